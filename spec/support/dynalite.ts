@@ -1,0 +1,113 @@
+import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AddressInfo } from 'node:net';
+const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
+
+/** A dynalite server on 127.0.0.1 and a free port, in memory. */
+export interface LocalDynamo {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite with short table-state delays, like a fast DynamoDB. */
+export async function startDynalite(): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 20, deleteTableMs: 20, updateTableMs: 20 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A client for `endpoint` that records the name of every command it sends (e.g. `GetItemCommand`). */
+export function recordingClient(endpoint: string, options: { maxAttempts?: number } = {}): DynamoDBClient & { requests: string[] } {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: options.maxAttempts ?? 3,
+  }) as DynamoDBClient & { requests: string[] };
+  client.requests = [];
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      client.requests.push(String(context.commandName).replace(/Command$/, ''));
+      return next(args);
+    },
+    // The deserialize step runs once per HTTP attempt, after the retry middleware: retries count too.
+    { step: 'deserialize', name: 'recordRequests' },
+  );
+  return client;
+}
+
+/** The raw stored item of `key`, read directly. */
+export async function readItem(client: DynamoDBClient, tableName: string, key: string, keyField = 'key'): Promise<Record<string, AttributeValue> | undefined> {
+  const output = await client.send(new GetItemCommand({ TableName: tableName, Key: { [keyField]: { S: key } }, ConsistentRead: true }));
+  return output.Item;
+}
+
+let counter = 0;
+/** A table key unique within the test run. */
+export function uniqueKey(prefix = 'fn'): string {
+  counter += 1;
+  return `${prefix}-${process.pid}-${counter}`;
+}
+
+/** A minimal Lambda context. */
+export function lambdaContext(functionName = 'test-function', remainingMs = 30_000) {
+  const deadline = Date.now() + remainingMs;
+  return {
+    functionName,
+    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+  };
+}
+
+/** An error shaped like the SDK's service exceptions (`name`, `$fault`, `$metadata`). */
+export function serviceError(name: string, message = name, fault: 'client' | 'server' = 'client'): Error {
+  return Object.assign(new Error(message), { name, $fault: fault, $metadata: { httpStatusCode: fault === 'server' ? 500 : 400 } });
+}
+
+/**
+ * Makes the next `times` requests of `command` (e.g. 'PutItem') fail with `error()` before they
+ * reach the server, or delays them by `delayMs`. Returns a function that removes the fault.
+ */
+export function injectFault(
+  client: DynamoDBClient,
+  command: string,
+  fault: { error?: () => Error; delayMs?: number; times?: number },
+): () => void {
+  let left = fault.times ?? Infinity;
+  const name = `fault-${command}-${Math.random()}`;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === `${command}Command` && left > 0) {
+        left -= 1;
+        if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+        if (fault.error) throw fault.error();
+      }
+      return next(args);
+    },
+    { step: 'deserialize', name },
+  );
+  return () => client.middlewareStack.remove(name);
+}
+
+/** Starts dynalite before the file's tests and stops it after them. */
+export function useDynalite(): { readonly endpoint: string } {
+  let server: LocalDynamo | undefined;
+  beforeAll(async () => {
+    server = await startDynalite();
+  });
+  afterAll(() => server?.close());
+  return {
+    get endpoint(): string {
+      if (server === undefined) throw new Error('dynalite is not running: use the endpoint inside tests or hooks');
+      return server.endpoint;
+    },
+  };
+}

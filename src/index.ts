@@ -1,0 +1,40 @@
+/**
+ * aws-lambda-persistence: keep state between AWS Lambda invocations in one DynamoDB item per
+ * function, through decorated class fields.
+ *
+ * @example
+ * ```ts
+ * import { Persistent, PersistentHandler } from 'aws-lambda-persistence';
+ *
+ * class Handler extends PersistentHandler<unknown, { count: number }> {
+ *   @Persistent() count = 0;
+ *   async handler() { this.count += 1; return { count: this.count }; }
+ * }
+ * export const handler = Handler.bind();
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { Persistent } from './decorators/Persistent';
+export type { PersistentDecorator, PersistentOptions } from './decorators/Persistent';
+export { PersistentHandler } from './persistence/PersistentHandler';
+export type { BoundHandler, LambdaContext } from './persistence/PersistentHandler';
+export type { BillingOptions, DynamoDBSender, PersistenceOptions, RefreshPolicy } from './persistence/options';
+export { policyFor } from './persistence/iamPolicy';
+export type { PolicyTarget } from './persistence/iamPolicy';
+export { FORMAT_VERSION } from './persistence/codec';
+export {
+  AccessDeniedError,
+  ConfigurationError,
+  CorruptRowError,
+  DeadlineExceededError,
+  DecoratorUsageError,
+  PersistenceError,
+  PersistenceReadError,
+  PersistenceWriteError,
+  SerializationError,
+  StateTooLargeError,
+  TableNotFoundError,
+  WriteConflictError,
+} from './errors';
+export type { ErrorLocation } from './errors';

@@ -1,0 +1,270 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CorruptRowError, SerializationError, StateTooLargeError, type ErrorLocation } from '../errors';
+import type { FieldSpec } from '../decorators/fieldSpecs';
+import { resolveFieldType } from '../decorators/fieldSpecs';
+import {
+  attributeSize,
+  decodeValue,
+  DecodeProblem,
+  EncodeProblem,
+  encodeValue,
+  fingerprint,
+  type ClassType,
+} from './codec';
+import type { StoredRow } from './RowStore';
+
+/** DynamoDB's item size limit: 400 KB, attribute names included. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/** An encoded field value; `attribute` undefined means the field is absent from the row. */
+interface Encoded {
+  readonly attribute: AttributeValue | undefined;
+  readonly print: string;
+  readonly size: number;
+}
+
+const ABSENT: Encoded = { attribute: undefined, print: '', size: 0 };
+
+/** One write's content, taken by {@link TrackedState.snapshot}. */
+export interface Snapshot {
+  /** The full state map to store. */
+  readonly fields: Readonly<Record<string, AttributeValue>>;
+  /** The revision the write expects to replace. */
+  readonly expectedRevision: number;
+  /** The fields this write carries changes for, with the encoding it stores for each. */
+  readonly changes: ReadonlyMap<string, Encoded>;
+}
+
+interface Field {
+  readonly spec: FieldSpec;
+  readonly type: ClassType | undefined;
+  /** The initializer's value, encoded: what the field holds while the row has nothing for it. */
+  readonly initial: Encoded;
+  /** The field's current value. */
+  value: unknown;
+  /** The encoding of `value` when last checked. */
+  current: Encoded;
+  /** What the row holds for the field (or `initial` while it holds nothing): changed = current differs. */
+  baseline: Encoded;
+}
+
+/**
+ * The persistent fields of one handler instance: their values (behind accessors on the instance),
+ * their encodings, and what the row holds, so that changed ("dirty") fields can be told apart and
+ * written. It does no I/O: {@link WriteQueue} moves snapshots to the {@link RowStore}.
+ */
+export class TrackedState {
+  private readonly fields = new Map<string, Field>();
+  /** The state map as stored, including fields this class does not declare (kept on every write). */
+  private stored: Record<string, AttributeValue> = {};
+  private revision = 0;
+  /** Called whenever a field becomes dirty through assignment. */
+  onChange: () => void = () => undefined;
+
+  constructor(
+    private readonly location: Required<ErrorLocation>,
+    private readonly rowSize: (fields: Readonly<Record<string, AttributeValue>>) => number,
+    private readonly maxBytes: number = MAX_ITEM_BYTES,
+  ) {}
+
+  /**
+   * Takes over the persistent fields of a constructed instance: records each own value as the
+   * field's default, then replaces the own property with an accessor backed by this state.
+   * Instance accessors (rather than prototype ones) work whether or not class fields are defined
+   * with [[Define]] semantics, in every compiler and decorator mode.
+   */
+  attach(instance: object, specs: readonly FieldSpec[]): void {
+    for (const spec of specs) {
+      const { name } = spec;
+      const value = (instance as Record<string, unknown>)[name];
+      const type = resolveFieldType(spec);
+      const initial = this.encode(name, value, type);
+      this.fields.set(name, { spec, type, initial, value, current: initial, baseline: initial });
+      delete (instance as Record<string, unknown>)[name];
+      Object.defineProperty(instance, name, {
+        configurable: true,
+        enumerable: true,
+        get: () => this.fields.get(name)!.value,
+        set: (next: unknown) => this.assign({ [name]: next }),
+      });
+    }
+  }
+
+  /** The declared field names. */
+  get names(): string[] {
+    return [...this.fields.keys()];
+  }
+
+  /** Whether `name` is a persistent field. */
+  has(name: string): boolean {
+    return this.fields.has(name);
+  }
+
+  /** Fields whose value differs from what the row holds. */
+  dirtyFields(): string[] {
+    return [...this.fields.values()].filter((f) => f.current.print !== f.baseline.print).map((f) => f.spec.name);
+  }
+
+  /**
+   * Assigns several fields at once. Every value is encoded and the resulting size checked before
+   * any is assigned, so a refused value changes nothing.
+   */
+  assign(values: Readonly<Record<string, unknown>>): boolean {
+    const staged: [Field, unknown, Encoded][] = [];
+    for (const name of Object.keys(values)) {
+      const field = this.fields.get(name)!;
+      staged.push([field, values[name], this.encode(name, values[name], field.type)]);
+    }
+    this.checkSize(staged.map(([field, , encoded]) => [field, encoded]));
+    let changed = false;
+    for (const [field, value, encoded] of staged) {
+      field.value = value;
+      if (encoded.print !== field.current.print) changed = true;
+      field.current = encoded;
+    }
+    // Also when the value went back to what the row holds: a write of the intermediate value may be
+    // in flight, and the queued write then finds the field dirty again.
+    if (changed) this.onChange();
+    return changed;
+  }
+
+  /**
+   * Re-encodes fields holding objects, to catch in-place mutations (`arr.push`, `map.set`,
+   * `date.setTime`) that never reach a setter. A field whose value can no longer be stored is put
+   * back to what the row holds and reported; the other fields are unaffected.
+   */
+  detectMutations(): (SerializationError | StateTooLargeError)[] {
+    const refused: (SerializationError | StateTooLargeError)[] = [];
+    for (const field of this.fields.values()) {
+      const { value } = field;
+      // Primitives cannot change in place, and were encoded when assigned.
+      if (value === null || typeof value !== 'object') continue;
+      let encoded: Encoded;
+      try {
+        encoded = this.encode(field.spec.name, value, field.type);
+        this.checkSize([[field, encoded]]);
+      } catch (error) {
+        if (!(error instanceof SerializationError || error instanceof StateTooLargeError)) throw error;
+        refused.push(error);
+        field.current = field.baseline;
+        field.value = this.decode(field.spec.name, field.baseline.attribute, field.type, field.initial);
+        continue;
+      }
+      field.current = encoded;
+    }
+    return refused;
+  }
+
+  /** Loads the row read on a cold start: stored fields replace the initializers' values. */
+  load(row: StoredRow | null): void {
+    this.stored = { ...(row?.fields ?? {}) };
+    this.revision = row?.revision ?? 0;
+    for (const field of this.fields.values()) {
+      // Nothing stored: the initializer's value stands, as the very object the constructor made.
+      if (this.stored[field.spec.name] !== undefined) this.refresh(field);
+    }
+  }
+
+  /**
+   * Takes in a row another environment wrote (after a conflict, or a refresh): fields changed here
+   * keep their new values, every other field takes the row's.
+   */
+  adopt(row: StoredRow | null): void {
+    this.stored = { ...(row?.fields ?? {}) };
+    this.revision = row?.revision ?? 0;
+    for (const field of this.fields.values()) {
+      if (field.current.print === field.baseline.print) {
+        this.refresh(field);
+      } else {
+        field.baseline = this.storedEncoding(field);
+      }
+    }
+  }
+
+  /** The content of the next write, or undefined when nothing is dirty. */
+  snapshot(): Snapshot | undefined {
+    const changes = new Map<string, Encoded>();
+    for (const field of this.fields.values()) {
+      if (field.current.print !== field.baseline.print) changes.set(field.spec.name, field.current);
+    }
+    if (changes.size === 0) return undefined;
+    return { fields: this.merged(changes), expectedRevision: this.revision, changes };
+  }
+
+  /** Records that `snapshot` is durable at `revision`. */
+  confirm(snapshot: Snapshot, revision: number): void {
+    this.stored = { ...snapshot.fields };
+    this.revision = revision;
+    for (const [name, encoded] of snapshot.changes) this.fields.get(name)!.baseline = encoded;
+  }
+
+  /** The last known row, to write again into a table that was recreated. */
+  forgetRevision(): void {
+    this.revision = 0;
+  }
+
+  private refresh(field: Field): void {
+    const encoded = this.storedEncoding(field);
+    field.baseline = encoded;
+    field.current = encoded;
+    field.value = this.decode(field.spec.name, encoded.attribute, field.type, field.initial);
+  }
+
+  private storedEncoding(field: Field): Encoded {
+    const attribute = this.stored[field.spec.name];
+    if (attribute === undefined) return field.initial;
+    return { attribute, print: fingerprint(attribute), size: attributeSize(attribute) };
+  }
+
+  private merged(changes: ReadonlyMap<string, Encoded>): Record<string, AttributeValue> {
+    const fields = { ...this.stored };
+    for (const [name, encoded] of changes) {
+      if (encoded.attribute === undefined) delete fields[name];
+      else fields[name] = encoded.attribute;
+    }
+    return fields;
+  }
+
+  private checkSize(candidates: [Field, Encoded][]): void {
+    const changes = new Map<string, Encoded>();
+    for (const field of this.fields.values()) {
+      if (field.current.print !== field.baseline.print) changes.set(field.spec.name, field.current);
+    }
+    for (const [field, encoded] of candidates) changes.set(field.spec.name, encoded);
+    const size = this.rowSize(this.merged(changes));
+    if (size > this.maxBytes) {
+      const largest = candidates.reduce((a, b) => (b[1].size > a[1].size ? b : a));
+      throw new StateTooLargeError(largest[0].spec.name, size, this.maxBytes, this.location);
+    }
+  }
+
+  private encode(name: string, value: unknown, type: ClassType | undefined): Encoded {
+    if (value === undefined) return ABSENT;
+    try {
+      const attribute = encodeValue(name, value, type);
+      return { attribute, print: fingerprint(attribute), size: attributeSize(attribute) };
+    } catch (error) {
+      if (error instanceof EncodeProblem) {
+        throw new SerializationError(name, error.path, error.problem, { cause: error.cause });
+      }
+      throw error;
+    }
+  }
+
+  private decode(name: string, attribute: AttributeValue | undefined, type: ClassType | undefined, initial: Encoded): unknown {
+    const source = attribute ?? initial.attribute;
+    if (source === undefined) return undefined;
+    try {
+      return decodeValue(name, source, type);
+    } catch (error) {
+      if (error instanceof DecodeProblem) {
+        throw new CorruptRowError(
+          `Row "${this.location.tableKey}" of table "${this.location.tableName}": field "${name}" at ` +
+            `${error.path}: ${error.problem}.`,
+          { ...this.location, cause: error.cause },
+        );
+      }
+      throw error;
+    }
+  }
+}

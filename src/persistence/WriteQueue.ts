@@ -1,0 +1,126 @@
+import {
+  DeadlineExceededError,
+  PersistenceError,
+  PersistenceWriteError,
+  WriteConflictError,
+  type ErrorLocation,
+} from '../errors';
+import { newWriteId, type RowStore, type StoredRow } from './RowStore';
+import type { TrackedState } from './TrackedState';
+
+/** Settings of the write loop. */
+export interface WriteQueueSettings {
+  /** Re-read, merge and retry this many times after a conflict. */
+  readonly conflictRetries: number;
+  /** Create the table when a write finds it missing. */
+  readonly createTable: boolean;
+  /** The abort signal for the next request (the invocation's deadline), or undefined for none. */
+  readonly signal: () => AbortSignal | undefined;
+}
+
+// Backoff after a conflict: a random wait in [0, BASE * 2^attempt), capped ("full jitter").
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_CAP_MS = 500;
+
+/**
+ * Moves the dirty state to the row store, one write at a time and in order, so a later state is
+ * never overwritten by an earlier one. Requests made before a write starts share it; a request
+ * made while one is in flight gets the next. Each write is conditional on the revision last read:
+ * on a conflict it takes in the other writer's row (keeping only this environment's changes),
+ * backs off and retries.
+ */
+export class WriteQueue {
+  /** The write that has not taken its snapshot yet: new requests join it. */
+  private queued: Promise<void> | undefined;
+  /** The last write requested; the next one starts after it settles. */
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly state: TrackedState,
+    private readonly store: RowStore,
+    private readonly settings: WriteQueueSettings,
+  ) {}
+
+  /** Resolves when everything dirty at the time of the call (or later, until the write starts) is durable. */
+  request(): Promise<void> {
+    if (this.queued !== undefined) return this.queued;
+    const next = this.tail.then(noop, noop).then(() => {
+      this.queued = undefined;
+      return this.write();
+    });
+    this.queued = next;
+    this.tail = next;
+    return next;
+  }
+
+  /** Resolves when the writes requested so far have settled, whatever their outcome. */
+  settled(): Promise<void> {
+    return this.tail.then(noop, noop);
+  }
+
+  private async write(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const snapshot = this.state.snapshot();
+      if (snapshot === undefined) return;
+      const signal = this.settings.signal();
+      let outcome;
+      try {
+        if (signal?.aborted) throw new DeadlineExceededError('no time left before the deadline', this.location());
+        outcome = await this.store.put(snapshot.fields, snapshot.expectedRevision, newWriteId(), signal);
+      } catch (error) {
+        throw this.failure(error, [...snapshot.changes.keys()]);
+      }
+      if (outcome.status === 'written') {
+        this.state.confirm(snapshot, outcome.revision);
+        return;
+      }
+      if (outcome.status === 'table-missing') {
+        if (!this.settings.createTable) throw this.store.missingTable();
+        try {
+          await this.store.createTable(signal);
+        } catch (error) {
+          throw this.failure(error, [...snapshot.changes.keys()]);
+        }
+        // The row went with the table: write the whole last known state as a new row.
+        this.state.forgetRevision();
+        continue;
+      }
+      if (attempt >= this.settings.conflictRetries) {
+        throw new WriteConflictError(
+          `Row "${this.store.tableKey}" of table "${this.store.tableName}" kept changing under this write ` +
+            `(${attempt + 1} conflicting attempts); fields ${[...snapshot.changes.keys()].join(', ')} are not ` +
+            'stored yet and go out with the next write. Raise conflictRetries if many environments write at once.',
+          this.location(),
+        );
+      }
+      let current: StoredRow | null | 'table-missing';
+      try {
+        current = outcome.current !== undefined ? outcome.current : await this.store.get(signal);
+      } catch (error) {
+        throw this.failure(error, [...snapshot.changes.keys()]);
+      }
+      this.state.adopt(current === 'table-missing' ? null : current);
+      await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
+    }
+  }
+
+  private failure(error: unknown, fields: string[]): PersistenceError {
+    if (error instanceof PersistenceError) return error;
+    const reason = (error as Error)?.message ?? String(error);
+    return new PersistenceWriteError(
+      `Could not save field(s) ${fields.join(', ')} to row "${this.store.tableKey}" of table ` +
+        `"${this.store.tableName}": ${reason}. The change stays pending and goes out with the next write.`,
+      { ...this.location(), cause: error, fields },
+    );
+  }
+
+  private location(): Required<ErrorLocation> {
+    return { tableName: this.store.tableName, tableKey: this.store.tableKey };
+  }
+}
+
+function noop(): void {}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,56 @@
+/**
+ * The least-privilege IAM policy a function needs for its row. Shown by {@link AccessDeniedError}
+ * and documented in the README.
+ */
+
+/** What the policy is for. */
+export interface PolicyTarget {
+  readonly tableName: string;
+  /** The function's row key; confines the item actions to that row when given. */
+  readonly tableKey?: string;
+  /** Whether the library may create the table (adds CreateTable, DescribeTable, TagResource). */
+  readonly createTable: boolean;
+  /** AWS region, `*` when unknown. */
+  readonly region?: string;
+  /** AWS account id, `*` when unknown. */
+  readonly account?: string;
+}
+
+/** The item-level actions the library calls. */
+export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as const;
+/** The table-level actions used to create a missing table. */
+export const TABLE_ACTIONS = ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:TagResource'] as const;
+
+/**
+ * Builds the policy document. With `tableKey`, the `dynamodb:LeadingKeys` condition keeps the
+ * function to its own row, so one function cannot overwrite another's state.
+ *
+ * @example
+ * ```ts
+ * policyFor({ tableName: 'AWSLambdaPersistence', tableKey: 'my-fn', createTable: true });
+ * ```
+ */
+export function policyFor(target: PolicyTarget): object {
+  const arn = `arn:aws:dynamodb:${target.region ?? '*'}:${target.account ?? '*'}:table/${target.tableName}`;
+  const statements: object[] = [
+    {
+      Sid: 'ReadWriteOwnRow',
+      Effect: 'Allow',
+      Action: [...ITEM_ACTIONS],
+      Resource: arn,
+      ...(target.tableKey !== undefined && {
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [target.tableKey] } },
+      }),
+    },
+  ];
+  if (target.createTable) {
+    statements.push({ Sid: 'CreateTableOnFirstUse', Effect: 'Allow', Action: [...TABLE_ACTIONS], Resource: arn });
+  }
+  return { Version: '2012-10-17', Statement: statements };
+}
+
+/** Region and account from an invoked function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`). */
+export function arnParts(invokedFunctionArn: string | undefined): { region?: string; account?: string } {
+  const parts = invokedFunctionArn?.split(':') ?? [];
+  return parts.length >= 5 && parts[0] === 'arn' ? { region: parts[3], account: parts[4] } : {};
+}

@@ -1,0 +1,374 @@
+import { ConfigurationError } from '../errors';
+
+/** Something that can send DynamoDB commands: a `DynamoDBClient` or a `DynamoDBDocumentClient`. */
+export interface DynamoDBSender {
+  send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
+
+/** How a table created by the library is billed. */
+export type BillingOptions =
+  | {
+      /** Provisioned capacity; 1 RCU / 1 WCU stays inside the DynamoDB free tier. */
+      mode: 'PROVISIONED';
+      /** @default 1 */
+      readCapacityUnits?: number;
+      /** @default 1 */
+      writeCapacityUnits?: number;
+    }
+  | {
+      /** On-demand capacity, billed per request. */
+      mode: 'PAY_PER_REQUEST';
+    };
+
+/**
+ * When a warm environment re-reads the row before an invocation: `'cold-start'` never (zero reads
+ * when warm), `'every-invocation'` always, `{ maxAgeMs }` when the last read or write is older.
+ */
+export type RefreshPolicy = 'cold-start' | 'every-invocation' | { maxAgeMs: number };
+
+/**
+ * Options for `PersistentHandler.bind()`. Every option has an environment variable, and the
+ * environment wins over the value passed in code (as in the Python package this library redesigns),
+ * so one build can be pointed at another table by configuration alone.
+ *
+ * @example
+ * ```ts
+ * export const handler = Handler.bind({ tableName: 'my-state', createTable: false });
+ * ```
+ */
+export interface PersistenceOptions {
+  /**
+   * The DynamoDB table holding one row per function. Environment: `PERSISTENCE_TABLE_NAME`.
+   * @default 'AWSLambdaPersistence'
+   */
+  tableName?: string;
+  /**
+   * The partition key value of this function's row. Environment: `PERSISTENCE_TABLE_KEY`.
+   * @default process.env.AWS_LAMBDA_FUNCTION_NAME (the function name)
+   */
+  tableKey?: string;
+  /**
+   * The name of the partition key attribute. Environment: `PERSISTENCE_KEY_FIELD_NAME`.
+   * @default 'key'
+   */
+  keyFieldName?: string;
+  /**
+   * The attribute holding the state, a map of field name to value. Environment:
+   * `PERSISTENCE_VALUE_FIELD_NAME`.
+   * @default 'value'
+   */
+  valueFieldName?: string;
+  /**
+   * A `DynamoDBClient` or `DynamoDBDocumentClient` to use. Without one the library creates a
+   * `DynamoDBClient` that honours the standard AWS environment (region, credentials,
+   * `AWS_ENDPOINT_URL_DYNAMODB`).
+   * @default a new DynamoDBClient({ maxAttempts })
+   */
+  client?: DynamoDBSender;
+  /**
+   * Create the table on first use when it is missing. Turn off for tables managed by
+   * infrastructure code; a missing table is then a `TableNotFoundError`. Environment:
+   * `PERSISTENCE_CREATE_TABLE` (`true`/`false`).
+   * @default true
+   */
+  createTable?: boolean;
+  /**
+   * Billing of a table the library creates. Environment: `PERSISTENCE_BILLING_MODE`
+   * (`PROVISIONED` or `PAY_PER_REQUEST`).
+   * @default { mode: 'PROVISIONED', readCapacityUnits: 1, writeCapacityUnits: 1 }
+   */
+  billing?: BillingOptions;
+  /**
+   * Attempts per DynamoDB request (first try included) of the client the library creates, using
+   * the SDK's standard retry strategy. Ignored when `client` is given. Environment:
+   * `PERSISTENCE_MAX_ATTEMPTS`.
+   * @default 3
+   */
+  maxAttempts?: number;
+  /**
+   * How often a conditional write that lost a race with another environment is re-read, merged
+   * and retried before a `WriteConflictError`. Environment: `PERSISTENCE_CONFLICT_RETRIES`.
+   * @default 5
+   */
+  conflictRetries?: number;
+  /**
+   * Writes must finish this many milliseconds before the invocation's deadline
+   * (`context.getRemainingTimeInMillis()`); a write that cannot fails the invocation with a
+   * `DeadlineExceededError` instead of being cut off by the timeout. Environment:
+   * `PERSISTENCE_DEADLINE_MARGIN_MS`.
+   * @default 500
+   */
+  deadlineMarginMs?: number;
+  /**
+   * When a warm environment re-reads the row, to see other environments' changes. Fields changed
+   * by this environment and not yet written keep their values. Environment: `PERSISTENCE_REFRESH`
+   * (`cold-start`, `every-invocation`, or a maximum age in milliseconds).
+   * @default 'cold-start'
+   */
+  refresh?: RefreshPolicy;
+  /**
+   * How long to wait for a table the library created to become ACTIVE. Environment:
+   * `PERSISTENCE_TABLE_CREATION_TIMEOUT_MS`.
+   * @default 60000
+   */
+  tableCreationTimeoutMs?: number;
+}
+
+/** The options after defaults and environment overrides are applied. */
+export interface ResolvedOptions {
+  readonly tableName: string;
+  /** Undefined when neither the option, `PERSISTENCE_TABLE_KEY` nor `AWS_LAMBDA_FUNCTION_NAME` is set. */
+  readonly tableKey: string | undefined;
+  readonly keyFieldName: string;
+  readonly valueFieldName: string;
+  readonly client: DynamoDBSender | undefined;
+  readonly createTable: boolean;
+  readonly billing: Required<BillingOptions> | { mode: 'PAY_PER_REQUEST' };
+  readonly maxAttempts: number;
+  readonly conflictRetries: number;
+  readonly deadlineMarginMs: number;
+  readonly tableCreationTimeoutMs: number;
+  /** Re-read the row when the last read or write is older than this (0: every invocation). */
+  readonly refreshAfterMs: number;
+}
+
+/** Literal defaults, applied once in {@link resolveOptions}. */
+export const DEFAULTS = {
+  tableName: 'AWSLambdaPersistence',
+  keyFieldName: 'key',
+  valueFieldName: 'value',
+  createTable: true,
+  readCapacityUnits: 1,
+  writeCapacityUnits: 1,
+  maxAttempts: 3,
+  conflictRetries: 5,
+  deadlineMarginMs: 500,
+  tableCreationTimeoutMs: 60_000,
+} as const;
+
+/** Bookkeeping attributes stored beside the value; user attribute names must not collide. */
+export const RESERVED_ATTRIBUTES = ['revision', 'format', 'updatedAt', 'writeId'] as const;
+
+/** Environment variable for each option that has one. */
+export const ENVIRONMENT = {
+  tableName: 'PERSISTENCE_TABLE_NAME',
+  tableKey: 'PERSISTENCE_TABLE_KEY',
+  keyFieldName: 'PERSISTENCE_KEY_FIELD_NAME',
+  valueFieldName: 'PERSISTENCE_VALUE_FIELD_NAME',
+  createTable: 'PERSISTENCE_CREATE_TABLE',
+  billingMode: 'PERSISTENCE_BILLING_MODE',
+  maxAttempts: 'PERSISTENCE_MAX_ATTEMPTS',
+  conflictRetries: 'PERSISTENCE_CONFLICT_RETRIES',
+  deadlineMarginMs: 'PERSISTENCE_DEADLINE_MARGIN_MS',
+  tableCreationTimeoutMs: 'PERSISTENCE_TABLE_CREATION_TIMEOUT_MS',
+  refresh: 'PERSISTENCE_REFRESH',
+} as const;
+
+const KNOWN_OPTIONS = new Set<string>([
+  'tableName',
+  'tableKey',
+  'keyFieldName',
+  'valueFieldName',
+  'client',
+  'createTable',
+  'billing',
+  'maxAttempts',
+  'conflictRetries',
+  'deadlineMarginMs',
+  'tableCreationTimeoutMs',
+  'refresh',
+]);
+
+// DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/**
+ * Applies environment overrides and defaults to `options` and validates the result. Called once by
+ * `bind()`, so bad options fail at module load with a message that says the fix.
+ */
+export function resolveOptions(
+  options: PersistenceOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigurationError('options', `bind() takes an options object, got ${describe(options)}.`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) {
+      throw new ConfigurationError(
+        name,
+        `Unknown option "${name}". Known options: ${[...KNOWN_OPTIONS].join(', ')}.`,
+      );
+    }
+  }
+
+  const tableName = text(env, 'tableName', options.tableName) ?? DEFAULTS.tableName;
+  if (!TABLE_NAME.test(tableName)) {
+    throw new ConfigurationError(
+      'tableName',
+      `Option "tableName" (${ENVIRONMENT.tableName}) must be 3-255 characters of letters, digits, ` +
+        `'_', '-' or '.', got ${JSON.stringify(tableName)}.`,
+    );
+  }
+  const tableKey = text(env, 'tableKey', options.tableKey) ?? nonEmpty(env.AWS_LAMBDA_FUNCTION_NAME);
+  const keyFieldName = text(env, 'keyFieldName', options.keyFieldName) ?? DEFAULTS.keyFieldName;
+  const valueFieldName = text(env, 'valueFieldName', options.valueFieldName) ?? DEFAULTS.valueFieldName;
+  for (const [option, value] of [
+    ['keyFieldName', keyFieldName],
+    ['valueFieldName', valueFieldName],
+  ] as const) {
+    if ((RESERVED_ATTRIBUTES as readonly string[]).includes(value)) {
+      throw new ConfigurationError(
+        option,
+        `Option "${option}" cannot be "${value}": the library stores its own bookkeeping under ` +
+          `${RESERVED_ATTRIBUTES.join(', ')}. Choose another attribute name.`,
+      );
+    }
+  }
+  if (keyFieldName === valueFieldName) {
+    throw new ConfigurationError(
+      'valueFieldName',
+      `Options "keyFieldName" and "valueFieldName" must differ, both are "${keyFieldName}".`,
+    );
+  }
+
+  const client = options.client;
+  if (client !== undefined && typeof (client as Partial<DynamoDBSender>)?.send !== 'function') {
+    throw new ConfigurationError(
+      'client',
+      'Option "client" must be a DynamoDBClient or DynamoDBDocumentClient (an object with send()), ' +
+        `got ${describe(client)}.`,
+    );
+  }
+
+  const createTable = flag(env, 'createTable', options.createTable) ?? DEFAULTS.createTable;
+  const billing = resolveBilling(env, options.billing);
+  const maxAttempts = count(env, 'maxAttempts', options.maxAttempts, 1) ?? DEFAULTS.maxAttempts;
+  const conflictRetries =
+    count(env, 'conflictRetries', options.conflictRetries, 0) ?? DEFAULTS.conflictRetries;
+  const deadlineMarginMs =
+    count(env, 'deadlineMarginMs', options.deadlineMarginMs, 0) ?? DEFAULTS.deadlineMarginMs;
+  const tableCreationTimeoutMs =
+    count(env, 'tableCreationTimeoutMs', options.tableCreationTimeoutMs, 1) ??
+    DEFAULTS.tableCreationTimeoutMs;
+  const refreshAfterMs = resolveRefresh(env, options.refresh);
+
+  return {
+    tableName,
+    tableKey,
+    keyFieldName,
+    valueFieldName,
+    client,
+    createTable,
+    billing,
+    maxAttempts,
+    conflictRetries,
+    deadlineMarginMs,
+    tableCreationTimeoutMs,
+    refreshAfterMs,
+  };
+}
+
+function resolveRefresh(env: NodeJS.ProcessEnv, refresh: RefreshPolicy | undefined): number {
+  const fromEnv = nonEmpty(env[ENVIRONMENT.refresh]);
+  const policy: unknown = fromEnv === undefined ? refresh : /^\d+$/.test(fromEnv) ? { maxAgeMs: Number(fromEnv) } : fromEnv;
+  if (policy === undefined || policy === 'cold-start') return Infinity;
+  if (policy === 'every-invocation') return 0;
+  const maxAgeMs = (policy as { maxAgeMs?: unknown })?.maxAgeMs;
+  if (typeof policy === 'object' && typeof maxAgeMs === 'number' && Number.isInteger(maxAgeMs) && maxAgeMs >= 0) {
+    return maxAgeMs;
+  }
+  throw new ConfigurationError(
+    'refresh',
+    `Option "refresh" (${ENVIRONMENT.refresh}) must be 'cold-start', 'every-invocation' or ` +
+      `{ maxAgeMs: <whole number> }, got ${describe(fromEnv ?? policy)}.`,
+  );
+}
+
+function resolveBilling(
+  env: NodeJS.ProcessEnv,
+  billing: BillingOptions | undefined,
+): ResolvedOptions['billing'] {
+  const fromEnv = nonEmpty(env[ENVIRONMENT.billingMode]);
+  const mode = fromEnv ?? billing?.mode ?? 'PROVISIONED';
+  if (mode !== 'PROVISIONED' && mode !== 'PAY_PER_REQUEST') {
+    throw new ConfigurationError(
+      'billing',
+      `Option "billing.mode" (${ENVIRONMENT.billingMode}) must be "PROVISIONED" or ` +
+        `"PAY_PER_REQUEST", got ${JSON.stringify(mode)}.`,
+    );
+  }
+  if (mode === 'PAY_PER_REQUEST') return { mode };
+  const given = billing?.mode === 'PROVISIONED' ? billing : undefined;
+  const units = (name: 'readCapacityUnits' | 'writeCapacityUnits'): number => {
+    const value = given?.[name] ?? DEFAULTS[name];
+    if (!Number.isInteger(value) || value < 1) {
+      throw new ConfigurationError(
+        'billing',
+        `Option "billing.${name}" must be a whole number of at least 1, got ${describe(value)}.`,
+      );
+    }
+    return value;
+  };
+  return { mode, readCapacityUnits: units('readCapacityUnits'), writeCapacityUnits: units('writeCapacityUnits') };
+}
+
+type TextOption = 'tableName' | 'tableKey' | 'keyFieldName' | 'valueFieldName';
+
+function text(env: NodeJS.ProcessEnv, option: TextOption, value: unknown): string | undefined {
+  const fromEnv = nonEmpty(env[ENVIRONMENT[option]]);
+  if (fromEnv !== undefined) return fromEnv;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new ConfigurationError(
+      option,
+      `Option "${option}" must be a non-empty string, got ${describe(value)}. ` +
+        `Pass a string or set ${ENVIRONMENT[option]}.`,
+    );
+  }
+  return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, option: 'createTable', value: unknown): boolean | undefined {
+  const fromEnv = nonEmpty(env[ENVIRONMENT[option]])?.toLowerCase();
+  if (fromEnv !== undefined) {
+    if (fromEnv === 'true' || fromEnv === '1') return true;
+    if (fromEnv === 'false' || fromEnv === '0') return false;
+    throw new ConfigurationError(
+      option,
+      `${ENVIRONMENT[option]} must be "true" or "false", got ${JSON.stringify(fromEnv)}.`,
+    );
+  }
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') {
+    throw new ConfigurationError(option, `Option "${option}" must be true or false, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+type CountOption = 'maxAttempts' | 'conflictRetries' | 'deadlineMarginMs' | 'tableCreationTimeoutMs';
+
+function count(env: NodeJS.ProcessEnv, option: CountOption, value: unknown, min: number): number | undefined {
+  const fromEnv = nonEmpty(env[ENVIRONMENT[option]]);
+  const candidate = fromEnv !== undefined ? Number(fromEnv) : value;
+  if (candidate === undefined) return undefined;
+  if (typeof candidate !== 'number' || !Number.isInteger(candidate) || candidate < min) {
+    const source = fromEnv !== undefined ? `${ENVIRONMENT[option]}` : `Option "${option}"`;
+    throw new ConfigurationError(
+      option,
+      `${source} must be a whole number of at least ${min}, got ${describe(fromEnv ?? value)}.`,
+    );
+  }
+  return candidate;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
