@@ -28,6 +28,7 @@ describe('resolveOptions', () => {
       deadlineMarginMs: 500,
       tableCreationTimeoutMs: 60_000,
       refreshAfterMs: Infinity,
+      maxStateBytes: 4 * 1024 * 1024,
     });
   });
 
@@ -75,6 +76,7 @@ describe('resolveOptions', () => {
     [{ maxAttempts: 0 }, 'maxAttempts', /at least 1/],
     [{ conflictRetries: 1.5 }, 'conflictRetries', /whole number/],
     [{ refresh: 'sometimes' }, 'refresh', /cold-start.*every-invocation.*maxAgeMs/],
+    [{ maxStateBytes: 10 }, 'maxStateBytes', /at least 1024/],
     [{ tablename: 'x' }, 'tablename', /Unknown option "tablename"/],
   ])('refuses %j with an error naming %s and the fix', (options, option, message) => {
     let thrown: unknown;

@@ -110,9 +110,9 @@ describe('AccessDenied', () => {
         {
           Sid: 'ReadWriteOwnRow',
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
           Resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${tableName}`,
-          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['my-fn'] } },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['my-fn', 'my-fn#part#*'] } },
         },
         {
           Sid: 'CreateTableOnFirstUse',

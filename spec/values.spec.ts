@@ -165,7 +165,7 @@ class Guarded extends PersistentHandler<string, unknown> {
         return undefined;
       case 'too-big':
         try {
-          this.blob = 'x'.repeat(500 * 1024);
+          this.blob = 'x'.repeat(100 * 1024);
         } catch (error) {
           return error;
         }
@@ -185,7 +185,7 @@ describe('values that cannot be stored', () => {
   const row = async () => (await readItem(recordingClient(dynamo.endpoint), TABLE, tableKey))?.value?.M;
   beforeEach(async () => {
     tableKey = uniqueKey('guarded');
-    handler = Guarded.bind({ client: recordingClient(dynamo.endpoint), tableKey, tableName: TABLE });
+    handler = Guarded.bind({ client: recordingClient(dynamo.endpoint), tableKey, tableName: TABLE, maxStateBytes: 64 * 1024 });
     await handler('nothing', lambdaContext());
   });
 
@@ -220,13 +220,13 @@ describe('values that cannot be stored', () => {
     expect((error as Error).message).toMatch(/"nope".*not a @Persistent\(\) field of Guarded/);
   });
 
-  it('refuses a value that would take the row over 400 KB, keeps the old one, and stays usable', async () => {
+  it('refuses a value that would take the state over maxStateBytes, keeps the old one, and stays usable', async () => {
     const error = await handler('too-big', lambdaContext());
     expect(error).toBeInstanceOf(StateTooLargeError);
     expect((error as StateTooLargeError).field).toBe('blob');
-    expect((error as StateTooLargeError).size).toBeGreaterThan(500 * 1024);
-    expect((error as StateTooLargeError).limit).toBe(400 * 1024);
-    expect((error as Error).message).toMatch(/"blob".*bytes.*previous value was kept/);
+    expect((error as StateTooLargeError).size).toBeGreaterThan(100 * 1024);
+    expect((error as StateTooLargeError).limit).toBe(64 * 1024);
+    expect((error as Error).message).toMatch(/"blob".*bytes.*maxStateBytes.*previous value was kept/);
     await handler('small', lambdaContext());
     expect(await row()).toEqual({ blob: { S: 'small' } });
   });

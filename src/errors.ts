@@ -129,8 +129,8 @@ export class StateTooLargeError extends PersistenceError {
   constructor(field: string, size: number, limit: number, location: ErrorLocation) {
     super(
       `Cannot store field "${field}": the encoded state would be ${size} bytes, over the limit of ` +
-        `${limit} bytes (DynamoDB items hold at most 400 KB). The previous value was kept. ` +
-        'Store less in this field, or keep large data in S3 and persist its key.',
+        `${limit} bytes (maxStateBytes). The previous value was kept. Store less in this field, raise ` +
+        'maxStateBytes, or keep large data in S3 and persist its key.',
       location,
     );
     this.field = field;

@@ -175,7 +175,11 @@ class Session {
     }
     const store = new DynamoDBRowStore(client, options, tableKey, context.invokedFunctionArn);
     const instance = new Handler();
-    const state = new TrackedState({ tableName: store.tableName, tableKey }, (fields) => store.itemSize(fields));
+    const state = new TrackedState(
+      { tableName: store.tableName, tableKey },
+      (fields) => store.itemSize(fields),
+      options.maxStateBytes,
+    );
     state.attach(instance, fieldSpecsOf(Handler));
     const session = new Session(instance, state, store, options);
     session.deadline = deadlineOf(context, options.deadlineMarginMs);

@@ -1,5 +1,6 @@
 import {
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -10,6 +11,7 @@ import { AccessDeniedError, CorruptRowError, DeadlineExceededError, TableNotFoun
 import { attributeSize, FORMAT_VERSION } from './codec';
 import { arnParts, policyFor } from './iamPolicy';
 import type { DynamoDBSender, ResolvedOptions } from './options';
+import { digestOf, packState, splitBytes, unpackState } from './packedState';
 
 /** The function's row as read from the table. */
 export interface StoredRow {
@@ -56,6 +58,28 @@ const REVISION = 'revision';
 const FORMAT = 'format';
 const UPDATED_AT = 'updatedAt';
 const WRITE_ID = 'writeId';
+/** A state too large for a readable map: its packed bytes (gzip of DynamoDB JSON), in the row itself. */
+const PACKED = 'packed';
+/** A state too large for one item: where its packed bytes are, `{ id, count, digest }`. */
+const PARTS = 'parts';
+/** The attribute of a part item holding its slice of the packed bytes. */
+const PART = 'part';
+// DynamoDB's item limit is 400 KB (409,600 bytes) with attribute names. Our size count follows the
+// documented rules; the margin covers servers that count a little differently.
+const ITEM_LIMIT = 400 * 1024 - 2 * 1024;
+// Part items carry their key (table key + "#part#" + a 36-character id + index) beside the slice.
+const PART_BYTES = ITEM_LIMIT - 2 * 1024;
+// Parts are read and written a few at a time: enough to overlap round trips, few enough for 1 WCU.
+const PART_CONCURRENCY = 4;
+// A reader whose parts were replaced under it (a newer write committed) re-reads the row this often.
+const MAX_PART_READS = 5;
+
+/** Where the parts of a large state are. Part items are never changed: each write makes new ones. */
+interface PartsRef {
+  readonly id: string;
+  readonly count: number;
+  readonly digest: string;
+}
 const CREATED_BY_TAG = { Key: 'created-by', Value: 'aws-lambda-persistence' };
 // Polling for ACTIVE: start short (dynalite and DynamoDB often need well under a second), back off.
 const FIRST_POLL_MS = 50;
@@ -78,6 +102,8 @@ export class DynamoDBRowStore implements RowStore {
   readonly tableKey: string;
   private readonly key: Record<string, AttributeValue>;
   private readonly fixedSize: number;
+  /** The parts of the newest row seen (read or written), deleted once a write replaces that row. */
+  private parts: { id: string; count: number } | undefined;
 
   constructor(
     private readonly client: DynamoDBSender,
@@ -102,15 +128,23 @@ export class DynamoDBRowStore implements RowStore {
   }
 
   async get(signal?: AbortSignal): Promise<StoredRow | null | 'table-missing'> {
-    try {
-      const output = (await this.client.send(
-        new GetItemCommand({ TableName: this.tableName, Key: this.key, ConsistentRead: true }),
-        { abortSignal: signal },
-      )) as { Item?: Record<string, AttributeValue> };
-      return output.Item === undefined ? null : this.parse(output.Item);
-    } catch (error) {
-      if (isNamed(error, 'ResourceNotFoundException')) return 'table-missing';
-      throw this.translate(error, 'dynamodb:GetItem', 'reading the row');
+    for (let attempt = 1; ; attempt++) {
+      let item: Record<string, AttributeValue> | undefined;
+      try {
+        item = await this.getItem(this.key, signal);
+      } catch (error) {
+        if (isNamed(error, 'ResourceNotFoundException')) return 'table-missing';
+        throw error;
+      }
+      if (item === undefined) return null;
+      const row = await this.parse(item, signal);
+      if (row !== 'parts-replaced') return row;
+      if (attempt >= MAX_PART_READS) {
+        throw new CorruptRowError(
+          `${this.where()} kept being replaced while its parts were read (${attempt} attempts), or a part is missing.`,
+          this.location(),
+        );
+      }
     }
   }
 
@@ -121,9 +155,10 @@ export class DynamoDBRowStore implements RowStore {
     signal?: AbortSignal,
   ): Promise<PutOutcome> {
     const revision = expectedRevision + 1;
+    const { state, parts } = this.layout(fields, writeId);
     const item: Record<string, AttributeValue> = {
       ...this.key,
-      [this.options.valueFieldName]: { M: fields as Record<string, AttributeValue> },
+      ...state,
       [REVISION]: { N: String(revision) },
       [FORMAT]: { N: String(FORMAT_VERSION) },
       [UPDATED_AT]: { S: new Date().toISOString() },
@@ -133,27 +168,40 @@ export class DynamoDBRowStore implements RowStore {
       expectedRevision === 0
         ? { ConditionExpression: 'attribute_not_exists(#revision)' }
         : { ConditionExpression: '#revision = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } } };
+    let outcome: PutOutcome;
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: item,
-          ...condition,
-          ExpressionAttributeNames: { '#revision': REVISION },
-          // DynamoDB returns the current item with the failure, which saves a GetItem on a conflict.
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-        { abortSignal: signal },
-      );
-      return { status: 'written', revision };
+      // Parts first: the row points to them only once they are all stored, so a reader never
+      // follows the row to a part that is not there yet.
+      await this.eachPart(parts, (part) => this.putItem({ ...part.key, [PART]: { B: part.bytes } }, signal));
+      await this.putItem(item, signal, {
+        ...condition,
+        ExpressionAttributeNames: { '#revision': REVISION },
+        // DynamoDB returns the current item with the failure, which saves a GetItem on a conflict.
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      outcome = { status: 'written', revision };
     } catch (error) {
       if (isNamed(error, 'ConditionalCheckFailedException')) {
         const returned = (error as { Item?: Record<string, AttributeValue> }).Item;
-        return { status: 'conflict', ...(returned !== undefined && { current: this.parse(returned) }) };
+        const current = returned === undefined ? undefined : await this.parse(returned, signal);
+        outcome = { status: 'conflict', ...(current !== undefined && current !== 'parts-replaced' && { current }) };
+      } else if (isNamed(error, 'ResourceNotFoundException')) {
+        outcome = { status: 'table-missing' };
+      } else {
+        await this.deleteParts(parts.map((part) => part.key));
+        throw error;
       }
-      if (isNamed(error, 'ResourceNotFoundException')) return { status: 'table-missing' };
-      throw this.translate(error, 'dynamodb:PutItem', 'writing the row');
     }
+    if (outcome.status === 'written') {
+      // The replaced row's parts are unreachable now. A reader that read the old row just before
+      // finds them gone and re-reads the row.
+      const replaced = this.parts;
+      this.parts = parts.length > 0 ? { id: writeId, count: parts.length } : undefined;
+      if (replaced !== undefined) await this.deleteParts(this.partKeys(replaced));
+    } else {
+      await this.deleteParts(parts.map((part) => part.key));
+    }
+    return outcome;
   }
 
   async createTable(signal?: AbortSignal): Promise<void> {
@@ -184,6 +232,94 @@ export class DynamoDBRowStore implements RowStore {
       }
     }
     await this.waitUntilActive(signal);
+  }
+
+  /** The attributes holding `fields`: a readable map if the item fits, else packed, else in parts. */
+  private layout(
+    fields: Readonly<Record<string, AttributeValue>>,
+    writeId: string,
+  ): { state: Record<string, AttributeValue>; parts: { key: Record<string, AttributeValue>; bytes: Uint8Array }[] } {
+    if (this.itemSize(fields) <= ITEM_LIMIT) {
+      return { state: { [this.options.valueFieldName]: { M: fields as Record<string, AttributeValue> } }, parts: [] };
+    }
+    const packed = packState(fields);
+    if (this.fixedSize + Buffer.byteLength(PACKED) + packed.length <= ITEM_LIMIT) {
+      return { state: { [PACKED]: { B: packed } }, parts: [] };
+    }
+    const slices = splitBytes(packed, PART_BYTES);
+    const ref = { id: writeId, count: slices.length, digest: digestOf(packed) };
+    return {
+      state: { [PARTS]: { M: { id: { S: ref.id }, count: { N: String(ref.count) }, digest: { S: ref.digest } } } },
+      parts: slices.map((bytes, i) => ({ key: this.partKey(ref.id, i), bytes })),
+    };
+  }
+
+  private partKey(id: string, index: number): Record<string, AttributeValue> {
+    return { [this.options.keyFieldName]: { S: `${this.tableKey}#part#${id}#${index}` } };
+  }
+
+  private partKeys(ref: { id: string; count: number }): Record<string, AttributeValue>[] {
+    return Array.from({ length: ref.count }, (_, i) => this.partKey(ref.id, i));
+  }
+
+  /** Reads the parts `ref` names; 'parts-replaced' when one is gone (a newer write replaced them). */
+  private async readParts(ref: PartsRef, signal?: AbortSignal): Promise<Uint8Array | 'parts-replaced'> {
+    const slices = await this.eachPart(this.partKeys(ref), async (key) => (await this.getItem(key, signal))?.[PART]?.B);
+    if (slices.some((slice) => slice === undefined)) return 'parts-replaced';
+    const packed = Buffer.concat(slices as Uint8Array[]);
+    if (digestOf(packed) !== ref.digest) {
+      throw new CorruptRowError(`${this.where()}: its ${ref.count} parts do not match the digest the row records.`, this.location());
+    }
+    return packed;
+  }
+
+  /** Best effort: a part left behind (a failed delete, a frozen environment) is unreachable garbage, not state. */
+  private async deleteParts(keys: Record<string, AttributeValue>[]): Promise<void> {
+    await this.eachPart(keys, (key) =>
+      this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: key })).catch(() => undefined),
+    );
+  }
+
+  private async eachPart<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, items.length) }, worker));
+    return results;
+  }
+
+  private async getItem(key: Record<string, AttributeValue>, signal?: AbortSignal): Promise<Record<string, AttributeValue> | undefined> {
+    try {
+      const output = (await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }), {
+        abortSignal: signal,
+      })) as { Item?: Record<string, AttributeValue> };
+      return output.Item;
+    } catch (error) {
+      if (isNamed(error, 'ResourceNotFoundException')) throw error;
+      throw this.translate(error, 'dynamodb:GetItem', 'reading the row');
+    }
+  }
+
+  private async putItem(item: Record<string, AttributeValue>, signal: AbortSignal | undefined, extra: object = {}): Promise<void> {
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ...extra }), { abortSignal: signal });
+    } catch (error) {
+      if (isNamed(error, 'ConditionalCheckFailedException') || isNamed(error, 'ResourceNotFoundException')) throw error;
+      throw this.translate(error, 'dynamodb:PutItem', 'writing the row');
+    }
+  }
+
+  private where(): string {
+    return `Row "${this.tableKey}" of table "${this.tableName}"`;
+  }
+
+  private location(): { tableName: string; tableKey: string } {
+    return { tableName: this.tableName, tableKey: this.tableKey };
   }
 
   missingTable(): TableNotFoundError {
@@ -226,33 +362,54 @@ export class DynamoDBRowStore implements RowStore {
     }
   }
 
-  private parse(item: Record<string, AttributeValue>): StoredRow {
-    const location = { tableName: this.tableName, tableKey: this.tableKey };
-    const where = `Row "${this.tableKey}" of table "${this.tableName}"`;
+  private async parse(item: Record<string, AttributeValue>, signal?: AbortSignal): Promise<StoredRow | 'parts-replaced'> {
     const format = item[FORMAT]?.N !== undefined ? Number(item[FORMAT].N) : FORMAT_VERSION;
     if (!(format >= 1 && format <= FORMAT_VERSION)) {
       throw new CorruptRowError(
-        `${where} has storage format ${item[FORMAT]?.N ?? JSON.stringify(item[FORMAT])}; this version of ` +
+        `${this.where()} has storage format ${item[FORMAT]?.N ?? JSON.stringify(item[FORMAT])}; this version of ` +
           `aws-lambda-persistence reads formats 1 to ${FORMAT_VERSION}. Upgrade the package.`,
-        location,
-      );
-    }
-    const value = item[this.options.valueFieldName];
-    if (value !== undefined && value.M === undefined) {
-      const kind = Object.keys(value)[0] ?? 'empty';
-      throw new CorruptRowError(
-        `${where} holds a ${kind} in attribute "${this.options.valueFieldName}", not the map of fields ` +
-          'aws-lambda-persistence writes (a row of another program, such as the Python package?). ' +
-          'Point tableKey or valueFieldName elsewhere, or delete the row to start fresh.',
-        location,
+        this.location(),
       );
     }
     const revision = item[REVISION]?.N !== undefined ? Number(item[REVISION].N) : 0;
-    return {
-      fields: value?.M ?? {},
-      revision,
-      ...(item[WRITE_ID]?.S !== undefined && { writeId: item[WRITE_ID].S }),
-    };
+    const writeId = item[WRITE_ID]?.S;
+    const parts = item[PARTS]?.M;
+    let fields: Record<string, AttributeValue>;
+    let ref: PartsRef | undefined;
+    if (parts !== undefined) {
+      ref = { id: parts.id?.S ?? '', count: Number(parts.count?.N), digest: parts.digest?.S ?? '' };
+      const packed = await this.readParts(ref, signal);
+      if (packed === 'parts-replaced') return packed;
+      fields = this.unpack(packed);
+    } else if (item[PACKED]?.B !== undefined) {
+      fields = this.unpack(item[PACKED].B);
+    } else {
+      const value = item[this.options.valueFieldName];
+      if (value !== undefined && value.M === undefined) {
+        const kind = Object.keys(value)[0] ?? 'empty';
+        throw new CorruptRowError(
+          `${this.where()} holds a ${kind} in attribute "${this.options.valueFieldName}", not the map of fields ` +
+            'aws-lambda-persistence writes (a row of another program, such as the Python package?). ' +
+            'Point tableKey or valueFieldName elsewhere, or delete the row to start fresh.',
+          this.location(),
+        );
+      }
+      fields = value?.M ?? {};
+    }
+    // The newest row this environment has seen: its parts are the ones the next write replaces.
+    this.parts = ref;
+    return { fields, revision, ...(writeId !== undefined && { writeId }) };
+  }
+
+  private unpack(packed: Uint8Array): Record<string, AttributeValue> {
+    try {
+      return unpackState(packed);
+    } catch (error) {
+      throw new CorruptRowError(`${this.where()}: its packed state cannot be unpacked (${(error as Error).message}).`, {
+        ...this.location(),
+        cause: error,
+      });
+    }
   }
 
   private translate(error: unknown, action: string, doing: string): unknown {

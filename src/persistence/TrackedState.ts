@@ -13,9 +13,6 @@ import {
 } from './codec';
 import type { StoredRow } from './RowStore';
 
-/** DynamoDB's item size limit: 400 KB, attribute names included. */
-export const MAX_ITEM_BYTES = 400 * 1024;
-
 /** An encoded field value; `attribute` undefined means the field is absent from the row. */
 interface Encoded {
   readonly attribute: AttributeValue | undefined;
@@ -64,7 +61,7 @@ export class TrackedState {
   constructor(
     private readonly location: Required<ErrorLocation>,
     private readonly rowSize: (fields: Readonly<Record<string, AttributeValue>>) => number,
-    private readonly maxBytes: number = MAX_ITEM_BYTES,
+    private readonly maxBytes: number,
   ) {}
 
   /**

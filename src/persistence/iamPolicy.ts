@@ -16,14 +16,15 @@ export interface PolicyTarget {
   readonly account?: string;
 }
 
-/** The item-level actions the library calls. */
-export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as const;
+/** The item-level actions the library calls (DeleteItem: parts of a large state it replaced). */
+export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
 /** The table-level actions used to create a missing table. */
 export const TABLE_ACTIONS = ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:TagResource'] as const;
 
 /**
  * Builds the policy document. With `tableKey`, the `dynamodb:LeadingKeys` condition keeps the
- * function to its own row, so one function cannot overwrite another's state.
+ * function to its own row (and the part items of a large state, keyed `<tableKey>#part#...`), so one
+ * function cannot read or overwrite another's state.
  *
  * @example
  * ```ts
@@ -39,7 +40,7 @@ export function policyFor(target: PolicyTarget): object {
       Action: [...ITEM_ACTIONS],
       Resource: arn,
       ...(target.tableKey !== undefined && {
-        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [target.tableKey] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [target.tableKey, `${target.tableKey}#part#*`] } },
       }),
     },
   ];

@@ -100,6 +100,14 @@ export interface PersistenceOptions {
    */
   deadlineMarginMs?: number;
   /**
+   * The largest encoded state accepted, in bytes. A state up to ~400 KB is stored as a readable map
+   * in the row; a larger one is compressed and, if still too large, split across several items.
+   * An assignment that would exceed this throws a `StateTooLargeError`. Environment:
+   * `PERSISTENCE_MAX_STATE_BYTES`.
+   * @default 4194304 (4 MiB)
+   */
+  maxStateBytes?: number;
+  /**
    * When a warm environment re-reads the row, to see other environments' changes. Fields changed
    * by this environment and not yet written keep their values. Environment: `PERSISTENCE_REFRESH`
    * (`cold-start`, `every-invocation`, or a maximum age in milliseconds).
@@ -130,6 +138,7 @@ export interface ResolvedOptions {
   readonly tableCreationTimeoutMs: number;
   /** Re-read the row when the last read or write is older than this (0: every invocation). */
   readonly refreshAfterMs: number;
+  readonly maxStateBytes: number;
 }
 
 /** Literal defaults, applied once in {@link resolveOptions}. */
@@ -144,10 +153,11 @@ export const DEFAULTS = {
   conflictRetries: 5,
   deadlineMarginMs: 500,
   tableCreationTimeoutMs: 60_000,
+  maxStateBytes: 4 * 1024 * 1024,
 } as const;
 
 /** Bookkeeping attributes stored beside the value; user attribute names must not collide. */
-export const RESERVED_ATTRIBUTES = ['revision', 'format', 'updatedAt', 'writeId'] as const;
+export const RESERVED_ATTRIBUTES = ['revision', 'format', 'updatedAt', 'writeId', 'packed', 'parts', 'part'] as const;
 
 /** Environment variable for each option that has one. */
 export const ENVIRONMENT = {
@@ -162,6 +172,7 @@ export const ENVIRONMENT = {
   deadlineMarginMs: 'PERSISTENCE_DEADLINE_MARGIN_MS',
   tableCreationTimeoutMs: 'PERSISTENCE_TABLE_CREATION_TIMEOUT_MS',
   refresh: 'PERSISTENCE_REFRESH',
+  maxStateBytes: 'PERSISTENCE_MAX_STATE_BYTES',
 } as const;
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -177,6 +188,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'deadlineMarginMs',
   'tableCreationTimeoutMs',
   'refresh',
+  'maxStateBytes',
 ]);
 
 // DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
@@ -252,6 +264,7 @@ export function resolveOptions(
     count(env, 'tableCreationTimeoutMs', options.tableCreationTimeoutMs, 1) ??
     DEFAULTS.tableCreationTimeoutMs;
   const refreshAfterMs = resolveRefresh(env, options.refresh);
+  const maxStateBytes = count(env, 'maxStateBytes', options.maxStateBytes, 1024) ?? DEFAULTS.maxStateBytes;
 
   return {
     tableName,
@@ -266,6 +279,7 @@ export function resolveOptions(
     deadlineMarginMs,
     tableCreationTimeoutMs,
     refreshAfterMs,
+    maxStateBytes,
   };
 }
 
@@ -346,7 +360,7 @@ function flag(env: NodeJS.ProcessEnv, option: 'createTable', value: unknown): bo
   return value;
 }
 
-type CountOption = 'maxAttempts' | 'conflictRetries' | 'deadlineMarginMs' | 'tableCreationTimeoutMs';
+type CountOption = 'maxAttempts' | 'conflictRetries' | 'deadlineMarginMs' | 'tableCreationTimeoutMs' | 'maxStateBytes';
 
 function count(env: NodeJS.ProcessEnv, option: CountOption, value: unknown, min: number): number | undefined {
   const fromEnv = nonEmpty(env[ENVIRONMENT[option]]);
