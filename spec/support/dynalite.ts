@@ -8,8 +8,13 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-/** Starts dynalite with short table-state delays, like a fast DynamoDB. */
+/**
+ * The DynamoDB implementation the tests run against: dynalite, started here with short table-state
+ * delays, or, when TEST_DYNAMODB_ENDPOINT is set (`npm run test:moto`), a server started outside.
+ */
 export async function startDynalite(): Promise<LocalDynamo> {
+  const external = process.env.TEST_DYNAMODB_ENDPOINT;
+  if (external) return { endpoint: external, close: async () => undefined };
   const server = dynalite({ createTableMs: 20, deleteTableMs: 20, updateTableMs: 20 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -111,3 +116,10 @@ export function useDynalite(): { readonly endpoint: string } {
     },
   };
 }
+
+/**
+ * The GetItem a conflicting write needs to re-read the row: none where the server returns the
+ * current item with the failed condition (DynamoDB, moto), one where it ignores
+ * ReturnValuesOnConditionCheckFailure (dynalite).
+ */
+export const conflictReread: string[] = process.env.TEST_DYNAMODB_IMPLEMENTATION === 'moto' ? [] : ['GetItem'];

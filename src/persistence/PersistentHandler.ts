@@ -140,8 +140,8 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
  * lifecycle. Created on the first invocation by the function `bind()` returns.
  */
 class Session {
-  /** Writes and reads must be done by then (epoch ms); undefined between invocations. */
-  private deadline: number | undefined;
+  /** Aborts requests at the invocation's deadline; undefined between invocations. One per invocation. */
+  private signal: AbortSignal | undefined;
   /** When the row was last read or written, for the refresh policy. */
   private lastSync = Date.now();
   private readonly queue: WriteQueue;
@@ -155,7 +155,7 @@ class Session {
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
       createTable: options.createTable,
-      signal: () => signalUntil(this.deadline),
+      signal: () => this.signal,
     });
   }
 
@@ -175,14 +175,10 @@ class Session {
     }
     const store = new DynamoDBRowStore(client, options, tableKey, context.invokedFunctionArn);
     const instance = new Handler();
-    const state = new TrackedState(
-      { tableName: store.tableName, tableKey },
-      (fields) => store.itemSize(fields),
-      options.maxStateBytes,
-    );
+    const state = new TrackedState({ tableName: store.tableName, tableKey }, store.rowOverhead, options.maxStateBytes);
     state.attach(instance, fieldSpecsOf(Handler));
     const session = new Session(instance, state, store, options);
-    session.deadline = deadlineOf(context, options.deadlineMarginMs);
+    session.signal = signalUntil(deadlineOf(context, options.deadlineMarginMs));
     await session.read(true);
     state.onChange = () => {
       // Started by a plain assignment, which cannot await: the invocation's final flush awaits
@@ -194,7 +190,7 @@ class Session {
   }
 
   async invoke(event: unknown, context: LambdaContext): Promise<unknown> {
-    this.deadline = deadlineOf(context, this.options.deadlineMarginMs);
+    this.signal = signalUntil(deadlineOf(context, this.options.deadlineMarginMs));
     try {
       if (Date.now() - this.lastSync >= this.options.refreshAfterMs) await this.read(false);
       let result: unknown;
@@ -210,7 +206,7 @@ class Session {
       await this.flush();
       return result;
     } finally {
-      this.deadline = undefined;
+      this.signal = undefined;
     }
   }
 
@@ -239,7 +235,7 @@ class Session {
   }
 
   private async read(coldStart: boolean): Promise<void> {
-    const signal = signalUntil(this.deadline);
+    const signal = this.signal;
     let row;
     try {
       row = await this.store.get(signal);

@@ -12,6 +12,7 @@ import {
   type ClassType,
 } from './codec';
 import type { StoredRow } from './RowStore';
+import { sameValue } from './sameValue';
 
 /** An encoded field value; `attribute` undefined means the field is absent from the row. */
 interface Encoded {
@@ -43,7 +44,11 @@ interface Field {
   current: Encoded;
   /** What the row holds for the field (or `initial` while it holds nothing): changed = current differs. */
   baseline: Encoded;
+  /** A decoded copy of `current`, for the cheap in-place mutation check; NO_COPY until made. */
+  copy: unknown;
 }
+
+const NO_COPY = Symbol('no copy');
 
 /**
  * The persistent fields of one handler instance: their values (behind accessors on the instance),
@@ -60,7 +65,8 @@ export class TrackedState {
 
   constructor(
     private readonly location: Required<ErrorLocation>,
-    private readonly rowSize: (fields: Readonly<Record<string, AttributeValue>>) => number,
+    /** The size of the row without its state: key, bookkeeping, attribute names. */
+    private readonly rowOverhead: number,
     private readonly maxBytes: number,
   ) {}
 
@@ -76,7 +82,7 @@ export class TrackedState {
       const value = (instance as Record<string, unknown>)[name];
       const type = resolveFieldType(spec);
       const initial = this.encode(name, value, type);
-      this.fields.set(name, { spec, type, initial, value, current: initial, baseline: initial });
+      this.fields.set(name, { spec, type, initial, value, current: initial, baseline: initial, copy: NO_COPY });
       delete (instance as Record<string, unknown>)[name];
       Object.defineProperty(instance, name, {
         configurable: true,
@@ -118,6 +124,7 @@ export class TrackedState {
       field.value = value;
       if (encoded.print !== field.current.print) changed = true;
       field.current = encoded;
+      field.copy = NO_COPY;
     }
     // Also when the value went back to what the row holds: a write of the intermediate value may be
     // in flight, and the queued write then finds the field dirty again.
@@ -136,18 +143,23 @@ export class TrackedState {
       const { value } = field;
       // Primitives cannot change in place, and were encoded when assigned.
       if (value === null || typeof value !== 'object') continue;
+      // Comparing with a decoded copy of the last encoding is far cheaper than encoding again;
+      // only a value that differs from it is re-encoded, and the encoding decides.
+      if (field.copy !== NO_COPY && sameValue(value, field.copy)) continue;
       let encoded: Encoded;
       try {
         encoded = this.encode(field.spec.name, value, field.type);
-        this.checkSize([[field, encoded]]);
+        if (encoded.print !== field.current.print) this.checkSize([[field, encoded]]);
       } catch (error) {
         if (!(error instanceof SerializationError || error instanceof StateTooLargeError)) throw error;
         refused.push(error);
         field.current = field.baseline;
         field.value = this.decode(field.spec.name, field.baseline.attribute, field.type, field.initial);
+        field.copy = NO_COPY;
         continue;
       }
       field.current = encoded;
+      field.copy = this.decode(field.spec.name, encoded.attribute, field.type, field.initial);
     }
     return refused;
   }
@@ -205,12 +217,22 @@ export class TrackedState {
     field.baseline = encoded;
     field.current = encoded;
     field.value = this.decode(field.spec.name, encoded.attribute, field.type, field.initial);
+    field.copy = NO_COPY;
   }
 
   private storedEncoding(field: Field): Encoded {
     const attribute = this.stored[field.spec.name];
     if (attribute === undefined) return field.initial;
-    return { attribute, print: fingerprint(attribute), size: attributeSize(attribute) };
+    return { attribute, print: fingerprint(attribute), size: this.sizeOf(attribute) };
+  }
+
+  /** Attribute sizes, remembered per attribute object: the state's size is summed on every assignment. */
+  private readonly sizes = new WeakMap<AttributeValue, number>();
+
+  private sizeOf(attribute: AttributeValue): number {
+    let size = this.sizes.get(attribute);
+    if (size === undefined) this.sizes.set(attribute, (size = attributeSize(attribute)));
+    return size;
   }
 
   private merged(changes: ReadonlyMap<string, Encoded>): Record<string, AttributeValue> {
@@ -228,7 +250,15 @@ export class TrackedState {
       if (field.current.print !== field.baseline.print) changes.set(field.spec.name, field.current);
     }
     for (const [field, encoded] of candidates) changes.set(field.spec.name, encoded);
-    const size = this.rowSize(this.merged(changes));
+    // The row's size per the DynamoDB rules: the state map (3 bytes, plus per entry 1 byte, the
+    // name and the value) and the rest of the row. Sizes of encodings are known already.
+    let size = this.rowOverhead + 3;
+    for (const [name, attribute] of Object.entries(this.stored)) {
+      if (!changes.has(name)) size += 1 + Buffer.byteLength(name) + this.sizeOf(attribute);
+    }
+    for (const [name, encoded] of changes) {
+      if (encoded.attribute !== undefined) size += 1 + Buffer.byteLength(name) + encoded.size;
+    }
     if (size > this.maxBytes) {
       const largest = candidates.reduce((a, b) => (b[1].size > a[1].size ? b : a));
       throw new StateTooLargeError(largest[0].spec.name, size, this.maxBytes, this.location);

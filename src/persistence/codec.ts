@@ -340,20 +340,22 @@ export function fingerprint(attribute: AttributeValue): string {
  * significant digits plus one for numbers, 1 for BOOL/NULL, and 3 bytes plus one per element for
  * lists and maps. Attribute names are counted by the caller.
  */
-export function attributeSize(attribute: AttributeValue): number {
+export function attributeSize(attribute: AttributeValue, binaryAsBase64 = false): number {
   if (attribute.S !== undefined) return Buffer.byteLength(attribute.S, 'utf8');
   if (attribute.N !== undefined) return numberSize(attribute.N);
   if (attribute.BOOL !== undefined || attribute.NULL !== undefined) return 1;
-  if (attribute.B !== undefined) return attribute.B.length;
+  // DynamoDB counts raw bytes; moto counts the base64 text, 4/3 as much. Layout decisions count
+  // the larger so that a row fits on both.
+  if (attribute.B !== undefined) return binaryAsBase64 ? Math.ceil(attribute.B.length / 3) * 4 : attribute.B.length;
   if (attribute.L !== undefined) {
     let size = 3;
-    for (const item of attribute.L) size += 1 + attributeSize(item);
+    for (const item of attribute.L) size += 1 + attributeSize(item, binaryAsBase64);
     return size;
   }
   if (attribute.M !== undefined) {
     let size = 3;
     for (const key of Object.keys(attribute.M)) {
-      size += 1 + Buffer.byteLength(key, 'utf8') + attributeSize(attribute.M[key]!);
+      size += 1 + Buffer.byteLength(key, 'utf8') + attributeSize(attribute.M[key]!, binaryAsBase64);
     }
     return size;
   }
@@ -361,6 +363,22 @@ export function attributeSize(attribute: AttributeValue): number {
 }
 
 function numberSize(text: string): number {
-  const digits = text.replace(/^-/, '').replace(/e.*$/i, '').replace('.', '').replace(/^0+|0+$/g, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1;
+  // Significant digits: the mantissa without sign, point, and leading or trailing zeros.
+  let end = text.length;
+  const exponent = text.search(/[eE]/);
+  if (exponent >= 0) end = exponent;
+  let first = -1;
+  let last = -1;
+  let digits = 0;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) continue;
+    digits++;
+    if (c !== 48) {
+      if (first < 0) first = digits;
+      last = digits;
+    }
+  }
+  const significant = first < 0 ? 1 : last - first + 1;
+  return Math.ceil(significant / 2) + 1;
 }
