@@ -29,6 +29,7 @@ describe('resolveOptions', () => {
       tableCreationTimeoutMs: 60_000,
       refreshAfterMs: Infinity,
       maxStateBytes: 4 * 1024 * 1024,
+      onCorruptRow: 'fail',
     });
   });
 
@@ -77,6 +78,7 @@ describe('resolveOptions', () => {
     [{ conflictRetries: 1.5 }, 'conflictRetries', /whole number/],
     [{ refresh: 'sometimes' }, 'refresh', /cold-start.*every-invocation.*maxAgeMs/],
     [{ maxStateBytes: 10 }, 'maxStateBytes', /at least 1024/],
+    [{ onCorruptRow: 'ignore' }, 'onCorruptRow', /'fail' or 'start-fresh'/],
     [{ tablename: 'x' }, 'tablename', /Unknown option "tablename"/],
   ])('refuses %j with an error naming %s and the fix', (options, option, message) => {
     let thrown: unknown;

@@ -73,6 +73,50 @@ describe('rows this library did not write', () => {
     expect(after).toEqual({ key: { S: key }, ...item });
   });
 
+  describe("with onCorruptRow: 'start-fresh'", () => {
+    class Fresh extends PersistentHandler<string, unknown> {
+      @Persistent() note = 'initial';
+      @Persistent() other = 'kept?';
+      async handler(event: string) {
+        const before = { note: this.note, other: this.other };
+        if (event) this.note = event;
+        return before;
+      }
+    }
+    const plantAndRun = async (item: Record<string, unknown>) => {
+      const key = uniqueKey('fresh');
+      const client = recordingClient(dynamo.endpoint);
+      await Fresh.bind({ client, tableKey: uniqueKey(), tableName: TABLE })('', lambdaContext());
+      await client.send(new PutItemCommand({ TableName: TABLE, Item: { key: { S: key }, ...item } as never }));
+      const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        const seen = await Fresh.bind({ client, tableKey: key, tableName: TABLE, onCorruptRow: 'start-fresh' })('written', lambdaContext());
+        const warnings = emitWarning.mock.calls
+          .filter(([, options]) => (options as { code?: string } | undefined)?.code === 'AWS_LAMBDA_PERSISTENCE_START_FRESH')
+          .map(([message]) => String(message));
+        return { seen, warnings, after: await readItem(client, TABLE, key) };
+      } finally {
+        emitWarning.mockRestore();
+      }
+    };
+
+    it('starts from the initializers with a warning, and the next write replaces the foreign row', async () => {
+      const { seen, warnings, after } = await plantAndRun({ value: { B: new Uint8Array([0x80, 4]) } });
+      expect(seen).toEqual({ note: 'initial', other: 'kept?' });
+      expect(warnings).toEqual([expect.stringMatching(/holds a B in attribute "value".*Starting fresh/s)]);
+      expect(after?.value).toEqual({ M: { note: { S: 'written' } } });
+    });
+
+    it('drops only an undecodable field and keeps the others', async () => {
+      const { seen, warnings, after } = await plantAndRun({
+        value: { M: { note: { M: { '@type': { S: 'Temporal' }, '@value': { S: 'x' } } }, other: { S: 'stored' } } },
+      });
+      expect(seen).toEqual({ note: 'initial', other: 'stored' });
+      expect(warnings).toEqual([expect.stringMatching(/field "note".*unknown tag "Temporal".*Starting fresh/s)]);
+      expect(after?.value).toEqual({ M: { note: { S: 'written' }, other: { S: 'stored' } } });
+    });
+  });
+
   it('reads a row written by hand without bookkeeping attributes', async () => {
     const { outcome } = await readRow({ value: { M: { anything: { S: 'hand-written' } } } });
     expect(outcome).toBe('hand-written');

@@ -73,6 +73,19 @@ describe('Table lifecycle', () => {
     expect(client.requests).toEqual(['GetItem']);
   });
 
+  it('with createTable off, a table deleted while the environment is warm fails the next write clearly', async () => {
+    const tableName = newTable();
+    const client = recordingClient(dynamo.endpoint);
+    await Note.bind({ client, tableName, tableKey: 'fn' })('created', lambdaContext());
+    const handler = Note.bind({ client, tableName, tableKey: 'fn', createTable: false });
+    await handler('warm', lambdaContext());
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const failure = await handler('after delete', lambdaContext()).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TableNotFoundError);
+    expect((failure as Error).message).toMatch(/does not exist and createTable is off/);
+  });
+
   it('recreates a table deleted while the environment is warm, keeping the state it knew', async () => {
     const tableName = newTable();
     const client = recordingClient(dynamo.endpoint);
@@ -91,9 +104,10 @@ describe('Table lifecycle', () => {
 });
 
 describe('AccessDenied', () => {
-  it.each(['GetItem', 'PutItem', 'CreateTable'])('on %s names the action and prints the policy to attach', async (operation) => {
-    const tableName = operation === 'CreateTable' ? newTable() : 'Existing';
-    if (operation !== 'CreateTable') await Note.bind({ client: recordingClient(dynamo.endpoint), tableName, tableKey: 'seed' })('x', lambdaContext());
+  it.each(['GetItem', 'PutItem', 'CreateTable', 'DescribeTable'])('on %s names the action and prints the policy to attach', async (operation) => {
+    const creates = operation === 'CreateTable' || operation === 'DescribeTable';
+    const tableName = creates ? newTable() : 'Existing';
+    if (!creates) await Note.bind({ client: recordingClient(dynamo.endpoint), tableName, tableKey: 'seed' })('x', lambdaContext());
     const client = recordingClient(dynamo.endpoint);
     injectFault(client, operation, {
       error: () => serviceError('AccessDeniedException', `User is not authorized to perform: dynamodb:${operation}`),

@@ -255,3 +255,13 @@ export class CorruptRowError extends PersistenceError {
 export class DeadlineExceededError extends PersistenceError {
   override readonly name: string = 'DeadlineExceededError';
 }
+
+/**
+ * Reports a corrupt row or field that `onCorruptRow: 'start-fresh'` replaces with the initializers,
+ * as a Node.js process warning (stderr, so CloudWatch Logs), since nothing is thrown.
+ */
+export function warnStartingFresh(error: CorruptRowError): void {
+  process.emitWarning(`${error.message} Starting fresh, as onCorruptRow is 'start-fresh'.`, {
+    code: 'AWS_LAMBDA_PERSISTENCE_START_FRESH',
+  });
+}

@@ -7,7 +7,7 @@ import {
   PutItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { AccessDeniedError, CorruptRowError, DeadlineExceededError, TableNotFoundError } from '../errors';
+import { AccessDeniedError, CorruptRowError, DeadlineExceededError, TableNotFoundError, warnStartingFresh } from '../errors';
 import { attributeSize, FORMAT_VERSION } from './codec';
 import { arnParts, policyFor } from './iamPolicy';
 import type { DynamoDBSender, ResolvedOptions } from './options';
@@ -365,6 +365,18 @@ export class DynamoDBRowStore implements RowStore {
   }
 
   private async parse(item: Record<string, AttributeValue>, signal?: AbortSignal): Promise<StoredRow | 'parts-replaced'> {
+    try {
+      return await this.parseStrictly(item, signal);
+    } catch (error) {
+      if (!(error instanceof CorruptRowError) || this.options.onCorruptRow === 'fail') throw error;
+      warnStartingFresh(error);
+      this.parts = undefined;
+      // Keep the revision: the next write must replace exactly this row.
+      return { fields: {}, revision: Number(item[REVISION]?.N) || 0 };
+    }
+  }
+
+  private async parseStrictly(item: Record<string, AttributeValue>, signal?: AbortSignal): Promise<StoredRow | 'parts-replaced'> {
     const format = item[FORMAT]?.N !== undefined ? Number(item[FORMAT].N) : FORMAT_VERSION;
     if (!(format >= 1 && format <= FORMAT_VERSION)) {
       throw new CorruptRowError(

@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { CorruptRowError, SerializationError, StateTooLargeError, type ErrorLocation } from '../errors';
+import { CorruptRowError, SerializationError, StateTooLargeError, warnStartingFresh, type ErrorLocation } from '../errors';
 import type { FieldSpec } from '../decorators/fieldSpecs';
 import { resolveFieldType } from '../decorators/fieldSpecs';
 import {
@@ -68,6 +68,8 @@ export class TrackedState {
     /** The size of the row without its state: key, bookkeeping, attribute names. */
     private readonly rowOverhead: number,
     private readonly maxBytes: number,
+    /** Treat a stored field that cannot be decoded as absent (warning) instead of failing. */
+    private readonly startFreshOnCorruptField = false,
   ) {}
 
   /**
@@ -213,10 +215,21 @@ export class TrackedState {
   }
 
   private refresh(field: Field): void {
-    const encoded = this.storedEncoding(field);
+    let encoded = this.storedEncoding(field);
+    let value: unknown;
+    try {
+      value = this.decode(field.spec.name, encoded.attribute, field.type, field.initial);
+    } catch (error) {
+      if (!(error instanceof CorruptRowError) || !this.startFreshOnCorruptField) throw error;
+      warnStartingFresh(error);
+      // As if the row had nothing for the field: the initializer stands, the next write drops it.
+      delete this.stored[field.spec.name];
+      encoded = field.initial;
+      value = this.decode(field.spec.name, undefined, field.type, field.initial);
+    }
     field.baseline = encoded;
     field.current = encoded;
-    field.value = this.decode(field.spec.name, encoded.attribute, field.type, field.initial);
+    field.value = value;
     field.copy = NO_COPY;
   }
 

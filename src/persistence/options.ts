@@ -108,6 +108,16 @@ export interface PersistenceOptions {
    */
   maxStateBytes?: number;
   /**
+   * What to do with a row this library cannot read: one written by another program (such as a
+   * pickle of the Python package), by a newer release (unknown format version or tag), or damaged.
+   * `'fail'` throws a `CorruptRowError` naming table, key and problem and leaves the row alone.
+   * `'start-fresh'` emits a process warning and treats the row (or, for one undecodable field, that
+   * field) as absent: the initializers stand and the next write replaces it. Environment:
+   * `PERSISTENCE_ON_CORRUPT_ROW`.
+   * @default 'fail'
+   */
+  onCorruptRow?: 'fail' | 'start-fresh';
+  /**
    * When a warm environment re-reads the row, to see other environments' changes. Fields changed
    * by this environment and not yet written keep their values. Environment: `PERSISTENCE_REFRESH`
    * (`cold-start`, `every-invocation`, or a maximum age in milliseconds).
@@ -139,6 +149,7 @@ export interface ResolvedOptions {
   /** Re-read the row when the last read or write is older than this (0: every invocation). */
   readonly refreshAfterMs: number;
   readonly maxStateBytes: number;
+  readonly onCorruptRow: 'fail' | 'start-fresh';
 }
 
 /** Literal defaults, applied once in {@link resolveOptions}. */
@@ -173,6 +184,7 @@ export const ENVIRONMENT = {
   tableCreationTimeoutMs: 'PERSISTENCE_TABLE_CREATION_TIMEOUT_MS',
   refresh: 'PERSISTENCE_REFRESH',
   maxStateBytes: 'PERSISTENCE_MAX_STATE_BYTES',
+  onCorruptRow: 'PERSISTENCE_ON_CORRUPT_ROW',
 } as const;
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -189,6 +201,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'tableCreationTimeoutMs',
   'refresh',
   'maxStateBytes',
+  'onCorruptRow',
 ]);
 
 // DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
@@ -265,6 +278,13 @@ export function resolveOptions(
     DEFAULTS.tableCreationTimeoutMs;
   const refreshAfterMs = resolveRefresh(env, options.refresh);
   const maxStateBytes = count(env, 'maxStateBytes', options.maxStateBytes, 1024) ?? DEFAULTS.maxStateBytes;
+  const onCorruptRow = nonEmpty(env[ENVIRONMENT.onCorruptRow]) ?? options.onCorruptRow ?? 'fail';
+  if (onCorruptRow !== 'fail' && onCorruptRow !== 'start-fresh') {
+    throw new ConfigurationError(
+      'onCorruptRow',
+      `Option "onCorruptRow" (${ENVIRONMENT.onCorruptRow}) must be 'fail' or 'start-fresh', got ${describe(onCorruptRow)}.`,
+    );
+  }
 
   return {
     tableName,
@@ -280,6 +300,7 @@ export function resolveOptions(
     tableCreationTimeoutMs,
     refreshAfterMs,
     maxStateBytes,
+    onCorruptRow,
   };
 }
 
