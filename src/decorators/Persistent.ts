@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { DecoratorUsageError } from '../errors';
 import type { ClassType } from '../persistence/codec';
 import { recordInMetadata, recordOnPrototype, type FieldSpec } from './fieldSpecs';

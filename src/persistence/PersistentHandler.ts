@@ -142,6 +142,7 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
 class Session {
   /** Aborts requests at the invocation's deadline; undefined between invocations. One per invocation. */
   private signal: AbortSignal | undefined;
+  private endDeadline: () => void = () => undefined;
   /** When the row was last read or written, for the refresh policy. */
   private lastSync = Date.now();
   private readonly queue: WriteQueue;
@@ -175,11 +176,20 @@ class Session {
     }
     const store = new DynamoDBRowStore(client, options, tableKey, context.invokedFunctionArn);
     const instance = new Handler();
-    const state = new TrackedState({ tableName: store.tableName, tableKey }, store.rowOverhead, options.maxStateBytes);
+    const state = new TrackedState(
+      { tableName: store.tableName, tableKey },
+      store.rowOverhead,
+      options.maxStateBytes,
+      options.onCorruptRow === 'start-fresh',
+    );
     state.attach(instance, fieldSpecsOf(Handler));
     const session = new Session(instance, state, store, options);
-    session.signal = signalUntil(deadlineOf(context, options.deadlineMarginMs));
-    await session.read(true);
+    session.startDeadline(context);
+    try {
+      await session.read(true);
+    } finally {
+      session.endDeadline();
+    }
     state.onChange = () => {
       // Started by a plain assignment, which cannot await: the invocation's final flush awaits
       // it and retries whatever it failed to store, so its rejection is handled there.
@@ -190,7 +200,7 @@ class Session {
   }
 
   async invoke(event: unknown, context: LambdaContext): Promise<unknown> {
-    this.signal = signalUntil(deadlineOf(context, this.options.deadlineMarginMs));
+    this.startDeadline(context);
     try {
       if (Date.now() - this.lastSync >= this.options.refreshAfterMs) await this.read(false);
       let result: unknown;
@@ -206,7 +216,7 @@ class Session {
       await this.flush();
       return result;
     } finally {
-      this.signal = undefined;
+      this.endDeadline();
     }
   }
 
@@ -232,6 +242,27 @@ class Session {
     await this.queue.request();
     this.lastSync = Date.now();
     if (refused.length > 0) throw refused[0];
+  }
+
+  /**
+   * Arms the abort signal for this invocation's deadline. An AbortController with a timer cleared
+   * when the invocation ends measured ~6 µs here, against ~35 µs for AbortSignal.timeout().
+   */
+  private startDeadline(context: LambdaContext): void {
+    this.signal = undefined;
+    const deadline = deadlineOf(context, this.options.deadlineMarginMs);
+    if (deadline === undefined) return;
+    const controller = new AbortController();
+    const abort = () => controller.abort(new DOMException('the invocation deadline passed', 'TimeoutError'));
+    const left = deadline - Date.now();
+    if (left <= 0) abort();
+    const timer = left > 0 ? setTimeout(abort, left) : undefined;
+    timer?.unref();
+    this.signal = controller.signal;
+    this.endDeadline = () => {
+      clearTimeout(timer);
+      this.signal = undefined;
+    };
   }
 
   private async read(coldStart: boolean): Promise<void> {
@@ -263,12 +294,6 @@ class Session {
 function deadlineOf(context: LambdaContext, marginMs: number): number | undefined {
   const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
   return typeof remaining === 'number' && Number.isFinite(remaining) ? Date.now() + remaining - marginMs : undefined;
-}
-
-function signalUntil(deadline: number | undefined): AbortSignal | undefined {
-  if (deadline === undefined) return undefined;
-  const left = deadline - Date.now();
-  return left > 0 ? AbortSignal.timeout(left) : AbortSignal.abort(new DOMException('deadline passed', 'TimeoutError'));
 }
 
 /**
