@@ -1,41 +1,12 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { randomBytes } from 'node:crypto';
-import { Persistent, PersistentHandler, StateTooLargeError } from '../src';
-import { lambdaContext, readItem, recordingClient, useDynalite, uniqueKey } from './support/dynalite';
+import { StateTooLargeError, type PersistenceOptions } from '../src';
+import { bigEnvironment } from './support/bigState';
+import { readItem, recordingClient, useDynalite, uniqueKey } from './support/dynalite';
 
 const dynamo = useDynalite();
 const TABLE = 'LargeState';
 
-type Event = { op: 'read' } | { op: 'text'; kb: number } | { op: 'random'; bytes: number; marker: number } | { op: 'small' };
-
-class Big extends PersistentHandler<Event, unknown> {
-  @Persistent() text = '';
-  @Persistent() blob = new Uint8Array();
-  @Persistent() markers: number[] = [];
-  @Persistent() small = 0;
-  async handler(event: Event) {
-    switch (event.op) {
-      case 'text':
-        this.text = 'state 1 '.repeat(event.kb * 128);
-        break;
-      case 'random':
-        this.blob = randomBytes(event.bytes);
-        this.markers = Array.from({ length: 100 }, () => event.marker);
-        break;
-      case 'small':
-        this.small += 1;
-        break;
-      case 'read':
-        break;
-    }
-    return { textLength: this.text.length, blobLength: this.blob.length, markers: [...new Set(this.markers)], small: this.small };
-  }
-}
-
-const bindEnv = (tableKey: string, options: Parameters<typeof Big.bind>[0] = {}) => {
-  const client = recordingClient(dynamo.endpoint);
-  return { client, handler: (event: Event) => Big.bind({ client, tableKey, tableName: TABLE, ...options })(event, lambdaContext()) };
-};
+const bindEnv = (tableKey: string, options: PersistenceOptions = {}) => bigEnvironment(dynamo.endpoint, TABLE, tableKey, options);
 
 async function itemsOf(tableKey: string) {
   const client = recordingClient(dynamo.endpoint);
@@ -86,23 +57,6 @@ describe('States larger than one DynamoDB item', () => {
     await env.handler({ op: 'random', bytes: 1_000, marker: 3 });
     expect(await itemsOf(key)).toEqual([key]);
     await expect(bindEnv(key).handler({ op: 'read' })).resolves.toMatchObject({ blobLength: 1_000, markers: [3] });
-  });
-
-  it('never shows a reader a mix of two versions while another environment rewrites the state', async () => {
-    const key = uniqueKey('mix');
-    await bindEnv(key).handler({ op: 'random', bytes: 800_000, marker: 0 });
-    const writer = bindEnv(key);
-    const reader = bindEnv(key, { refresh: 'every-invocation' });
-    const writes = (async () => {
-      for (let marker = 1; marker <= 6; marker++) await writer.handler({ op: 'random', bytes: 800_000, marker });
-    })();
-    const seen: number[][] = [];
-    const reads = (async () => {
-      for (let i = 0; i < 12; i++) seen.push(((await reader.handler({ op: 'read' })) as { markers: number[] }).markers);
-    })();
-    await Promise.all([writes, reads]);
-    for (const markers of seen) expect(markers).toHaveLength(1);
-    expect(await bindEnv(key).handler({ op: 'read' })).toMatchObject({ markers: [6], blobLength: 800_000 });
   });
 
   it('refuses a state over the 4 MiB ceiling at assignment, keeps the previous value, and goes on persisting', async () => {
