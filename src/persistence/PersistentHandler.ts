@@ -8,6 +8,11 @@ import { WriteQueue } from './WriteQueue';
 /**
  * The parts of the Lambda context the library uses. The `Context` type of `@types/aws-lambda`
  * satisfies it, so handlers may declare their parameter as `Context`.
+ *
+ * @example
+ * ```ts
+ * await handler(event, { functionName: 'local', getRemainingTimeInMillis: () => 30_000 });
+ * ```
  */
 export interface LambdaContext {
   readonly functionName?: string;
@@ -16,7 +21,14 @@ export interface LambdaContext {
   getRemainingTimeInMillis?(): number;
 }
 
-/** A Lambda handler function as returned by {@link PersistentHandler.bind}. */
+/**
+ * A Lambda handler function as returned by {@link PersistentHandler.bind}.
+ *
+ * @example
+ * ```ts
+ * export const handler: BoundHandler<MyEvent, MyResult> = Handler.bind();
+ * ```
+ */
 export type BoundHandler<TEvent, TResult> = (event: TEvent, context: LambdaContext) => Promise<TResult>;
 
 const SESSION = Symbol('aws-lambda-persistence.session');

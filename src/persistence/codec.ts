@@ -11,7 +11,14 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * declared type, and they are restored through class-transformer.
  */
 
-/** Version of the stored format, written with every row. See docs/storage-format.md. */
+/**
+ * Version of the stored format, written with every row as `format`. See docs/storage-format.md.
+ *
+ * @example
+ * ```ts
+ * if (Number(item.format?.N ?? 1) > FORMAT_VERSION) console.warn('row written by a newer release');
+ * ```
+ */
 export const FORMAT_VERSION = 1;
 
 /** The key that marks a tagged value. */

@@ -1,11 +1,25 @@
 import { ConfigurationError } from '../errors';
 
-/** Something that can send DynamoDB commands: a `DynamoDBClient` or a `DynamoDBDocumentClient`. */
+/**
+ * Something that can send DynamoDB commands: a `DynamoDBClient` or a `DynamoDBDocumentClient`.
+ *
+ * @example
+ * ```ts
+ * Handler.bind({ client: new DynamoDBClient({ region: 'eu-west-1', maxAttempts: 5 }) });
+ * ```
+ */
 export interface DynamoDBSender {
   send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
 }
 
-/** How a table created by the library is billed. */
+/**
+ * How a table created by the library is billed.
+ *
+ * @example
+ * ```ts
+ * Handler.bind({ billing: { mode: 'PAY_PER_REQUEST' } });
+ * ```
+ */
 export type BillingOptions =
   | {
       /** Provisioned capacity; 1 RCU / 1 WCU stays inside the DynamoDB free tier. */
@@ -23,6 +37,11 @@ export type BillingOptions =
 /**
  * When a warm environment re-reads the row before an invocation: `'cold-start'` never (zero reads
  * when warm), `'every-invocation'` always, `{ maxAgeMs }` when the last read or write is older.
+ *
+ * @example
+ * ```ts
+ * Handler.bind({ refresh: { maxAgeMs: 60_000 } });
+ * ```
  */
 export type RefreshPolicy = 'cold-start' | 'every-invocation' | { maxAgeMs: number };
 
