@@ -31,12 +31,13 @@ function sameArray(a: unknown[], b: unknown[]): boolean {
 }
 
 function sameObject(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  // One call for string and symbol keys: a symbol-keyed property added in place cannot be stored,
-  // so it must reach the encoder, which says so. (Non-enumerable keys also make it take that path.)
-  const keys = Reflect.ownKeys(a);
+  const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
+  // A symbol-keyed property added in place cannot be stored: let the encoder say so. (Checked
+  // separately: Reflect.ownKeys for both kinds measured ~50 % slower here, docs/performance.md.)
+  if (Object.getOwnPropertySymbols(a).length > 0) return false;
   for (const key of keys) {
-    if (typeof key !== 'string' || !Object.prototype.hasOwnProperty.call(b, key) || !sameValue(a[key], b[key])) return false;
+    if (!Object.prototype.hasOwnProperty.call(b, key) || !sameValue(a[key], b[key])) return false;
   }
   return true;
 }
