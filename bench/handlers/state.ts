@@ -1,0 +1,149 @@
+// The handler classes the benchmark runs, written as a user would (standard decorators when bundled
+// by esbuild, legacy ones under the type check's tsconfig.spec.json), and the same classes without
+// the library: plain classes with the same fields and the same handler logic, the baseline of the
+// warm scenarios.
+import { Persistent, PersistentHandler } from 'aws-lambda-persistence';
+
+export interface BenchEvent {
+  /** Assign `count` (one field): one PutItem. */
+  readonly set?: number;
+  /** update() all ten fields with the values of `updateValues(update)`: one PutItem. */
+  readonly update?: number;
+}
+
+export interface BenchResult {
+  readonly count: number;
+  readonly cursor: string;
+}
+
+/** Ten small fields of the kinds a handler keeps: numbers, strings, a flag, a Date, a list, an object. */
+export class SmallState extends PersistentHandler<BenchEvent, BenchResult> {
+  @Persistent() count = 0;
+  @Persistent() cursor = 'cursor-0000000000';
+  @Persistent() enabled = true;
+  @Persistent() ratio = 0.25;
+  @Persistent() owner = 'team-bench';
+  @Persistent() version = 1;
+  @Persistent() note: string | null = null;
+  @Persistent() lastRun = new Date(0);
+  @Persistent() tags: string[] = ['alpha', 'beta', 'gamma'];
+  @Persistent() limits = { max: 100, min: 1, window: 60 };
+
+  async handler(event: BenchEvent): Promise<BenchResult> {
+    if (event.set !== undefined) this.count = event.set;
+    if (event.update !== undefined) await this.update(updateValues(event.update));
+    return { count: this.count, cursor: this.cursor };
+  }
+}
+
+/** {@link SmallState} without the library. */
+export class PlainSmallState {
+  count = 0;
+  cursor = 'cursor-0000000000';
+  enabled = true;
+  ratio = 0.25;
+  owner = 'team-bench';
+  version = 1;
+  note: string | null = null;
+  lastRun = new Date(0);
+  tags: string[] = ['alpha', 'beta', 'gamma'];
+  limits = { max: 100, min: 1, window: 60 };
+
+  async handler(event: BenchEvent): Promise<BenchResult> {
+    if (event.set !== undefined) this.count = event.set;
+    if (event.update !== undefined) Object.assign(this, updateValues(event.update));
+    return { count: this.count, cursor: this.cursor };
+  }
+}
+
+/** New values for all ten fields of {@link SmallState}, different for every `n`. */
+export function updateValues(n: number) {
+  return {
+    count: n,
+    cursor: `cursor-${String(n).padStart(10, '0')}`,
+    enabled: n % 2 === 0,
+    ratio: n / 1024,
+    owner: `team-${n}`,
+    version: n + 1,
+    note: `note ${n}`,
+    lastRun: new Date(1_700_000_000_000 + n),
+    tags: [`t${n}`, 'beta', 'gamma'],
+    limits: { max: 100 + n, min: 1, window: 60 },
+  };
+}
+
+/** One record of a large state: about 130 bytes as JSON. */
+export interface BenchRecord {
+  id: string;
+  at: number;
+  kind: string;
+  ok: boolean;
+  score: number;
+  tags: string[];
+  source: { region: string; shard: number };
+}
+
+export function makeRecord(i: number): BenchRecord {
+  return {
+    id: `rec-${String(i).padStart(8, '0')}`,
+    at: 1_700_000_000_000 + i * 1000,
+    kind: i % 3 === 0 ? 'create' : 'update',
+    ok: i % 2 === 0,
+    score: (i % 1000) / 8,
+    tags: ['alpha', `g${i % 16}`],
+    source: { region: 'eu-west-1', shard: i % 64 },
+  };
+}
+
+/** A large state: `records` records, half in a list (`log`), half in an object keyed by id (`byId`). */
+export function largeState(records: number): { log: BenchRecord[]; byId: Record<string, BenchRecord> } {
+  const half = Math.ceil(records / 2);
+  const log = Array.from({ length: half }, (_, i) => makeRecord(i));
+  const byId: Record<string, BenchRecord> = {};
+  for (let i = half; i < records; i++) {
+    const record = makeRecord(i);
+    byId[record.id] = record;
+  }
+  return { log, byId };
+}
+
+/**
+ * A handler holding a large state in two object fields, empty until an invocation with `seed` fills
+ * them with `seed` records (that invocation writes the state to the row, as a state built up over
+ * time is stored), and the same class without the library.
+ */
+export class LargeState extends PersistentHandler<LargeEvent, number> {
+  @Persistent() log: BenchRecord[] = [];
+  @Persistent() byId: Record<string, BenchRecord> = {};
+  @Persistent() count = 0;
+
+  async handler(event: LargeEvent): Promise<number> {
+    if (event.seed !== undefined) {
+      const state = largeState(event.seed);
+      this.log = state.log;
+      this.byId = state.byId;
+    }
+    return this.log.length + this.count;
+  }
+}
+
+/** {@link LargeState} without the library. */
+export class PlainLargeState {
+  log: BenchRecord[] = [];
+  byId: Record<string, BenchRecord> = {};
+  count = 0;
+
+  async handler(event: LargeEvent): Promise<number> {
+    if (event.seed !== undefined) {
+      const state = largeState(event.seed);
+      this.log = state.log;
+      this.byId = state.byId;
+    }
+    return this.log.length + this.count;
+  }
+}
+
+export interface LargeEvent {
+  /** Fill the state with this many records. */
+  readonly seed?: number;
+}
