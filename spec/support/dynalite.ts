@@ -1,5 +1,4 @@
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
 
@@ -36,11 +35,6 @@ export function recordingClient(endpoint: string, options: { maxAttempts?: numbe
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: options.maxAttempts ?? 3,
-    ...(process.env.TEST_DYNAMODB_IMPLEMENTATION === 'moto' && {
-      // moto_server stopped answering some requests on reused connections under load: one
-      // connection per request there (docs/dynamodb-implementations.md).
-      requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
-    }),
   }) as DynamoDBClient & { requests: string[] };
   client.requests = [];
   client.middlewareStack.add(
