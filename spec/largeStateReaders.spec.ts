@@ -1,7 +1,4 @@
-/**
- * A reader and a writer of a large (split) state at the same time. Runs against dynalite only: against
- * moto_server, after other suites, part reads went unanswered (docs/dynamodb-implementations.md).
- */
+/** A reader and a writer of a large (split) state at the same time. */
 import type { PersistenceOptions } from '../src';
 import { bigEnvironment } from './support/bigState';
 import { useDynalite, uniqueKey } from './support/dynalite';
