@@ -95,19 +95,9 @@ export class TrackedState {
     }
   }
 
-  /** The declared field names. */
-  get names(): string[] {
-    return [...this.fields.keys()];
-  }
-
   /** Whether `name` is a persistent field. */
   has(name: string): boolean {
     return this.fields.has(name);
-  }
-
-  /** Fields whose value differs from what the row holds. */
-  dirtyFields(): string[] {
-    return [...this.fields.values()].filter((f) => f.current.print !== f.baseline.print).map((f) => f.spec.name);
   }
 
   /**
