@@ -96,3 +96,31 @@ describe('Concurrent environments', () => {
     expect(item?.revision).toEqual({ N: '2' });
   });
 });
+
+describe('Conflicts and in-place changes', () => {
+  class Listing extends PersistentHandler<{ item?: string; other?: number }, unknown> {
+    @Persistent() items: string[] = [];
+    @Persistent() count = 0;
+    @Persistent() other = 0;
+    async handler(event: { item?: string; other?: number }) {
+      if (event.other !== undefined) this.other = event.other;
+      if (event.item !== undefined) {
+        this.items.push(event.item); // in place: no setter runs
+        await this.update({ count: this.count + 1 }); // this write meets the conflict
+      }
+      return { items: [...this.items], count: this.count, other: this.other };
+    }
+  }
+
+  it('keeps an in-place change made before a write that meets a conflict', async () => {
+    const key = uniqueKey('inplace');
+    const one = Listing.bind({ client: recordingClient(dynamo.endpoint), tableKey: key, tableName: TABLE });
+    const two = Listing.bind({ client: recordingClient(dynamo.endpoint), tableKey: key, tableName: TABLE });
+    await one({}, lambdaContext());
+    await two({}, lambdaContext());
+    await two({ other: 7 }, lambdaContext());
+    await expect(one({ item: 'kept' }, lambdaContext())).resolves.toEqual({ items: ['kept'], count: 1, other: 7 });
+    const row = (await readItem(recordingClient(dynamo.endpoint), TABLE, key))?.value?.M;
+    expect(row).toEqual({ items: { L: [{ S: 'kept' }] }, count: { N: '1' }, other: { N: '7' } });
+  });
+});

@@ -72,3 +72,28 @@ describe('States larger than one DynamoDB item', () => {
     await expect(bindEnv(key).handler({ op: 'read' })).resolves.toMatchObject({ blobLength: 1_000, markers: [1], small: 1 });
   });
 });
+
+describe('A lost answer to the write of a state in parts', () => {
+  it('keeps the parts the applied write made: the row stays readable', async () => {
+    const key = uniqueKey('lost-parts');
+    const env = bindEnv(key);
+    await env.handler({ op: 'random', bytes: 1_000, marker: 1 });
+    // The row's PutItem reaches the server, its answer is lost, and the SDK sends it again.
+    let lost = false;
+    env.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const item = (args as { input: { Item?: Record<string, { S?: string }> } }).input.Item;
+        if (context.commandName === 'PutItemCommand' && item?.key?.S === key && !lost) {
+          lost = true;
+          throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET', $metadata: {} });
+        }
+        return result;
+      },
+      { step: 'deserialize', name: 'loseRowAnswer', priority: 'high' },
+    );
+    await expect(env.handler({ op: 'random', bytes: 1_000_000, marker: 2 })).resolves.toMatchObject({ markers: [2] });
+    expect(lost).toBe(true);
+    await expect(bindEnv(key).handler({ op: 'read' })).resolves.toMatchObject({ blobLength: 1_000_000, markers: [2] });
+  });
+});

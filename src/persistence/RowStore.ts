@@ -20,7 +20,7 @@ export interface StoredRow {
   readonly fields: Readonly<Record<string, AttributeValue>>;
   /** Incremented by every write; conditional writes expect the revision they read. 0: none yet. */
   readonly revision: number;
-  /** The id of the write that produced this revision, to recognise our own write after a lost answer. */
+  /** The id of the write that produced this revision (diagnostics; `put` compares it to recognise its own write). */
   readonly writeId?: string;
 }
 
@@ -184,13 +184,24 @@ export class DynamoDBRowStore implements RowStore {
       outcome = { status: 'written', revision };
     } catch (error) {
       if (isNamed(error, 'ConditionalCheckFailedException')) {
-        const returned = (error as { Item?: Record<string, AttributeValue> }).Item;
-        const current = returned === undefined ? undefined : await this.parse(returned, signal);
-        outcome = { status: 'conflict', ...(current !== undefined && current !== 'parts-replaced' && { current }) };
+        // The row as it is now: from the failure (DynamoDB, moto) or, when this write made parts
+        // that must not be deleted if it landed after all, read here (dynalite returns none).
+        const current =
+          (error as { Item?: Record<string, AttributeValue> }).Item ??
+          (parts.length > 0 ? await this.getItem(this.key, signal) : undefined);
+        if (current?.[WRITE_ID]?.S === writeId) {
+          // This very write was applied; its answer was lost and the SDK's resend failed the
+          // condition. It is the row now (and its parts are the row's).
+          outcome = { status: 'written', revision: Number(current[REVISION]?.N) };
+        } else {
+          const row = current === undefined ? undefined : await this.parse(current, signal);
+          outcome = { status: 'conflict', ...(row !== undefined && row !== 'parts-replaced' && { current: row }) };
+        }
       } else if (isNamed(error, 'ResourceNotFoundException')) {
         outcome = { status: 'table-missing' };
       } else {
-        await this.deleteParts(parts.map((part) => part.key));
+        // Whether the row write was applied is unknown (an abort, retries exhausted after the server
+        // applied it): its parts may be the row's now, so they stay. At worst they are garbage.
         throw error;
       }
     }

@@ -174,12 +174,34 @@ export class TrackedState {
     this.stored = { ...(row?.fields ?? {}) };
     this.revision = row?.revision ?? 0;
     for (const field of this.fields.values()) {
-      if (field.current.print === field.baseline.print) {
+      if (field.current.print === field.baseline.print && !this.changedInPlace(field)) {
         this.refresh(field);
       } else {
         field.baseline = this.storedEncoding(field);
       }
     }
+  }
+
+  /**
+   * Whether an object field was changed in place since it was last encoded (then its encoding is
+   * brought up to date). A value that can no longer be encoded counts as changed: it is kept for
+   * the final flush, which refuses it.
+   */
+  private changedInPlace(field: Field): boolean {
+    const { value } = field;
+    if (value === null || typeof value !== 'object') return false;
+    if (field.copy !== NO_COPY && sameValue(value, field.copy)) return false;
+    let encoded: Encoded;
+    try {
+      encoded = this.encode(field.spec.name, value, field.type);
+    } catch (error) {
+      if (error instanceof SerializationError) return true;
+      throw error;
+    }
+    if (encoded.print === field.current.print) return false;
+    field.current = encoded;
+    field.copy = NO_COPY;
+    return true;
   }
 
   /** The content of the next write, or undefined when nothing is dirty. */
