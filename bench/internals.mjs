@@ -34,3 +34,17 @@ export async function bundleFromSource(root, contents, outfile, extra = {}) {
 export function bundleInternals(root, outfile = join(root, '.tmp/bench/internals.js')) {
   return bundleFromSource(root, INTERNALS, outfile);
 }
+
+/** esbuild options for the bench handlers: like a CDK NodejsFunction bundle, with the built package. */
+export function handlerBundleOptions(root) {
+  return {
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    alias: { 'aws-lambda-persistence': join(root, 'dist/index.js') },
+    logLevel: 'silent',
+  };
+}

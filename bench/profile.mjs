@@ -9,7 +9,7 @@ import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleFromSource, bundleInternals } from './internals.mjs';
+import { bundleFromSource, bundleInternals, handlerBundleOptions } from './internals.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -63,17 +63,7 @@ async function main(modes) {
 
 async function build(options) {
   const esbuild = require('esbuild');
-  return esbuild.build({
-    absWorkingDir: root,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['@aws-sdk/*'],
-    alias: { 'aws-lambda-persistence': join(root, 'dist/index.js') },
-    logLevel: 'silent',
-    ...options,
-  });
+  return esbuild.build({ ...handlerBundleOptions(root), ...options });
 }
 
 // ---------------------------------------------------------------------------------------- profiling

@@ -15,7 +15,7 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { bundleInternals } from './internals.mjs';
+import { bundleInternals, handlerBundleOptions } from './internals.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
@@ -662,16 +662,7 @@ async function createTable(endpoint) {
 
 // ------------------------------------------------------------------------------------------ bundles
 
-const esbuildOptions = {
-  absWorkingDir: root,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  external: ['@aws-sdk/*'],
-  alias: { 'aws-lambda-persistence': join(root, 'dist/index.js') },
-  logLevel: 'silent',
-};
+const esbuildOptions = handlerBundleOptions(root);
 
 /** Bundles a bench handler like examples/demo.mjs (a CDK NodejsFunction's defaults): not minified. */
 async function bundle(entry, name) {

@@ -242,19 +242,18 @@ function warm(bundle, internals) {
   /** Per scenario, timed functions `lib` and `base` (and `split`) returning their duration in ms. */
   const commands = {
     async setup() {
-      // One set + flush: a warm handler assigning one field, against a raw PutItem.
-      {
-        const handler = H.SmallState.bind({ tableName: TABLE, tableKey: 'bench-set-lib' });
+      // A warm write scenario: the bound handler handling `eventOf(value)`, against a raw PutItem
+      // of the same item (`encode` puts the changed fields into it), with the same condition.
+      const writeScenario = async (prefix, eventOf, encode) => {
+        const handler = H.SmallState.bind({ tableName: TABLE, tableKey: `${prefix}-lib` });
         await handler({}, fresh()); // cold start: GetItem, no row yet
-        for (let i = 0; i < 5; i++) await handler({ set: ++n }, fresh()); // first writes, warm-up
-        const writer = await rawWriter('bench-set-lib', 'bench-set-raw', (fields, value) => {
-          fields.count = codec.encodeValue('count', value);
-        });
+        for (let i = 0; i < 5; i++) await handler(eventOf(++n), fresh()); // first writes, warm-up
+        const writer = await rawWriter(`${prefix}-lib`, `${prefix}-raw`, encode);
         for (let i = 0; i < 5; i++) await writer.put(writer.prepare(++n));
-        scenarios.set = {
-          split: await splitSide('bench-set-spl', (v) => ({ set: v })),
+        return {
+          split: await splitSide(`${prefix}-spl`, eventOf),
           lib: async () => {
-            const event = { set: ++n };
+            const event = eventOf(++n);
             const context = fresh();
             const t0 = now();
             await handler(event, context);
@@ -267,33 +266,15 @@ function warm(bundle, internals) {
             return ms(t0, now());
           },
         };
-      }
-      // update() of ten fields, against a raw PutItem of the same item.
-      {
-        const handler = H.SmallState.bind({ tableName: TABLE, tableKey: 'bench-upd-lib' });
-        await handler({}, fresh());
-        for (let i = 0; i < 5; i++) await handler({ update: ++n }, fresh());
-        const writer = await rawWriter('bench-upd-lib', 'bench-upd-raw', (fields, value) => {
-          for (const [name, v] of Object.entries(H.updateValues(value))) fields[name] = codec.encodeValue(name, v);
-        });
-        for (let i = 0; i < 5; i++) await writer.put(writer.prepare(++n));
-        scenarios.update = {
-          split: await splitSide('bench-upd-spl', (v) => ({ update: v })),
-          lib: async () => {
-            const event = { update: ++n };
-            const context = fresh();
-            const t0 = now();
-            await handler(event, context);
-            return ms(t0, now());
-          },
-          base: async () => {
-            const input = writer.prepare(++n);
-            const t0 = now();
-            await writer.put(input);
-            return ms(t0, now());
-          },
-        };
-      }
+      };
+      // One set + flush: a warm handler assigning one field.
+      scenarios.set = await writeScenario('bench-set', (v) => ({ set: v }), (fields, value) => {
+        fields.count = codec.encodeValue('count', value);
+      });
+      // update() of ten fields.
+      scenarios.update = await writeScenario('bench-upd', (v) => ({ update: v }), (fields, value) => {
+        for (const [name, v] of Object.entries(H.updateValues(value))) fields[name] = codec.encodeValue(name, v);
+      });
       // Warm invocation changing nothing, ten small fields: the bound handler against the plain class.
       {
         const handler = H.SmallState.bind({ tableName: TABLE, tableKey: 'bench-nochange' });

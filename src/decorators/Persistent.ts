@@ -8,7 +8,8 @@ export interface PersistentOptions {
    * The class of the field's value (or of its elements, for an array). Values are then stored
    * through class-transformer's `instanceToPlain` and restored as instances with `plainToInstance`.
    * Needed for class instances unless the compiler emits `design:type` metadata (tsc with
-   * `emitDecoratorMetadata` and legacy decorators); bundlers such as esbuild emit none.
+   * `emitDecoratorMetadata` and legacy decorators, with `reflect-metadata` imported by your code
+   * before the class is defined); bundlers such as esbuild emit none.
    * @default undefined (plain values only)
    */
   type?: () => ClassType;
