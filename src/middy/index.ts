@@ -1,0 +1,1 @@
+export { PersistentHandler } from '../index';
