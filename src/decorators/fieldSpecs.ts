@@ -1,4 +1,5 @@
 import type { ClassType } from '../persistence/codec';
+import { Expiring } from '../persistence/Expiring';
 
 /**
  * Where `@Persistent()` records its field specs, per class, for both decorator conventions:
@@ -70,7 +71,7 @@ export function fieldSpecsOf(constructor: Function): FieldSpec[] {
 const BUILT_IN_TYPES = new Set<unknown>([
   Object, Array, Date, Map, Set, Number, String, Boolean, BigInt, Symbol, Function, Promise, RegExp,
   ArrayBuffer, Buffer, Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
-  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, undefined,
+  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, Expiring, undefined,
 ]);
 
 /**

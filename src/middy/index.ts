@@ -1,1 +1,89 @@
-export { PersistentHandler } from '../index';
+/**
+ * The middy middleware of aws-lambda-persistence: persistent state for middy handlers, on
+ * `context.state`.
+ *
+ * @example
+ * ```ts
+ * import middy from '@middy/core';
+ * import type { Context } from 'aws-lambda';
+ * import { persistence, type ContextWithState } from 'aws-lambda-persistence/middy';
+ *
+ * const defaults = { count: 0 };
+ * export const handler = middy(async (event: unknown, context: ContextWithState<Context, typeof defaults>) => {
+ *   context.state.count += 1;
+ *   return { count: context.state.count };
+ * }).use(persistence(defaults));
+ * ```
+ *
+ * @packageDocumentation
+ */
+// Only the library's public entry is imported: the build keeps it external, so this subpath and
+// the main entry share one copy of the library (one error hierarchy for instanceof).
+import { persistentState, type LambdaContext, type PersistenceOptions } from '../index';
+
+/**
+ * A Lambda context carrying the state the middleware put on it.
+ *
+ * @typeParam C - the context type (usually `Context` from `@types/aws-lambda`)
+ * @typeParam S - the state's shape
+ *
+ * @example
+ * ```ts
+ * async function handle(event: unknown, context: ContextWithState<Context, { count: number }>) {
+ *   context.state.count += 1;
+ * }
+ * ```
+ */
+export type ContextWithState<C, S extends object> = C & { state: S };
+
+/** The part of a middy request the middleware uses. */
+export interface PersistenceRequest {
+  context: LambdaContext;
+  error?: unknown;
+}
+
+/**
+ * A middy middleware object: `before` reads the state (once per environment) and puts it on
+ * `request.context.state`; `after` and `onError` make every change durable before the invocation
+ * settles. Structurally typed, so this package needs no import of `@middy/core`.
+ *
+ * @example
+ * ```ts
+ * const middleware: PersistenceMiddleware = persistence({ count: 0 });
+ * ```
+ */
+export interface PersistenceMiddleware {
+  before: (request: PersistenceRequest) => Promise<void>;
+  after: (request: PersistenceRequest) => Promise<void>;
+  onError: (request: PersistenceRequest) => Promise<void>;
+}
+
+/**
+ * Creates the middleware for one function: each key of `defaults` is a persistent field, its value
+ * the default while nothing is stored. Options are those of `Handler.bind()` (and the same
+ * `PERSISTENCE_*` environment variables), resolved and checked here, at module load.
+ *
+ * When the handler (or another middleware) throws, the state is saved anyway and the error is
+ * rethrown unchanged; if saving fails too, the save's error is attached as `persistenceError`.
+ *
+ * @example
+ * ```ts
+ * export const handler = middy(baseHandler).use(persistence({ cursor: undefined as string | undefined }));
+ * ```
+ */
+export function persistence<S extends object>(defaults: S, options?: PersistenceOptions): PersistenceMiddleware {
+  const lifecycle = persistentState(defaults, options);
+  return {
+    async before(request) {
+      (request.context as { state?: S }).state = await lifecycle.begin(request.context);
+    },
+    async after() {
+      await lifecycle.end();
+    },
+    // Also reached when `after` failed to save: the invocation has ended then, and fail() saves
+    // nothing twice; what was not stored stays dirty for the next invocation.
+    async onError(request) {
+      request.error = await lifecycle.fail(request.error);
+    },
+  };
+}

@@ -70,6 +70,11 @@ export class TrackedState {
     private readonly maxBytes: number,
     /** Treat a stored field that cannot be decoded as absent (warning) instead of failing. */
     private readonly startFreshOnCorruptField = false,
+    /**
+     * Track every name in the row and accept any name in {@link assign} (a map's keys), rather
+     * than only the fields attached.
+     */
+    private readonly open = false,
   ) {}
 
   /**
@@ -100,6 +105,29 @@ export class TrackedState {
     return this.fields.has(name);
   }
 
+  /** The current value of `name` (undefined when absent). */
+  get(name: string): unknown {
+    return this.fields.get(name)?.value;
+  }
+
+  /** The names whose values are not undefined, in the order they were first tracked. */
+  *names(): IterableIterator<string> {
+    for (const [name, field] of this.fields) if (field.value !== undefined) yield name;
+  }
+
+  /** Tracks a name of an open state, absent until assigned. */
+  private track(name: string): Field {
+    const field: Field = { spec: { name }, type: undefined, initial: ABSENT, value: undefined, current: ABSENT, baseline: ABSENT, copy: NO_COPY };
+    this.fields.set(name, field);
+    return field;
+  }
+
+  /** In an open state, tracks every name the row holds. */
+  private trackStored(): void {
+    if (!this.open) return;
+    for (const name of Object.keys(this.stored)) if (!this.fields.has(name)) this.track(name);
+  }
+
   /**
    * Assigns several fields at once. Every value is encoded and the resulting size checked before
    * any is assigned, so a refused value changes nothing.
@@ -107,7 +135,7 @@ export class TrackedState {
   assign(values: Readonly<Record<string, unknown>>): boolean {
     const staged: [Field, unknown, Encoded][] = [];
     for (const name of Object.keys(values)) {
-      const field = this.fields.get(name)!;
+      const field = this.fields.get(name) ?? this.track(name);
       staged.push([field, values[name], this.encode(name, values[name], field.type)]);
     }
     this.checkSize(staged.map(([field, , encoded]) => [field, encoded]));
@@ -160,6 +188,7 @@ export class TrackedState {
   load(row: StoredRow | null): void {
     this.stored = { ...(row?.fields ?? {}) };
     this.revision = row?.revision ?? 0;
+    this.trackStored();
     for (const field of this.fields.values()) {
       // Nothing stored: the initializer's value stands, as the very object the constructor made.
       if (this.stored[field.spec.name] !== undefined) this.refresh(field);
@@ -173,6 +202,7 @@ export class TrackedState {
   adopt(row: StoredRow | null): void {
     this.stored = { ...(row?.fields ?? {}) };
     this.revision = row?.revision ?? 0;
+    this.trackStored();
     for (const field of this.fields.values()) {
       if (field.current.print === field.baseline.print && !this.changedInPlace(field)) {
         this.refresh(field);

@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { Expiring } from './Expiring';
 
 /**
  * Value <-> DynamoDB attribute conversion.
@@ -181,6 +182,14 @@ function encodeObject(object: object, path: string, depth: number, ancestors: ob
     return tagged('Set', { L: items });
   }
   if (object instanceof RegExp) return tagged('RegExp', { L: [{ S: object.source }, { S: object.flags }] });
+  if (object instanceof Expiring) {
+    // The expiry beside the value, so that it survives cold starts; an empty one stores neither.
+    const { value, expiresAt } = Expiring.parts(object);
+    const parts: Record<string, AttributeValue> = {};
+    if (value !== undefined) parts.value = encode(value, `${path}.value`, depth + 2, ancestors);
+    if (expiresAt !== undefined) parts.expiresAt = { N: String(expiresAt) };
+    return tagged('Expiring', { M: parts });
+  }
   const name = (prototype?.constructor as { name?: string } | undefined)?.name || 'an unnamed class';
   throw new EncodeProblem(
     path,
@@ -306,6 +315,13 @@ function decodeTagged(tag: AttributeValue, map: Record<string, AttributeValue>, 
       return payload.B !== undefined ? Buffer.from(payload.B) : bad('B');
     case 'ArrayBuffer':
       return payload.B !== undefined ? new Uint8Array(payload.B).slice().buffer : bad('B');
+    case 'Expiring': {
+      const parts = payload.M ?? bad('M');
+      const expiresAt = parts.expiresAt?.N;
+      if (parts.expiresAt !== undefined && expiresAt === undefined) return bad('M with a numeric expiresAt');
+      const value = parts.value === undefined ? undefined : decode(parts.value, `${path}.value`);
+      return Expiring.restore(value, expiresAt === undefined ? undefined : Number(expiresAt));
+    }
   }
   const typedArray = TYPED_ARRAYS.find((candidate) => candidate.name === type);
   if (typedArray !== undefined) {

@@ -1,0 +1,195 @@
+import { ConfigurationError } from '../errors';
+import { durationMs, Expiring, type Duration } from './Expiring';
+import { resolveOptions, type PersistenceOptions } from './options';
+import { createDefaultClient } from './RowStore';
+import { Session } from './Session';
+
+/**
+ * A Map-like view of the function's row: string keys, values of any storable type, every change
+ * written with a conditional PutItem. It is the same state map that `@Persistent()` fields and
+ * `withPersistence` state live in, so a key here is a field there (see docs/persistent-map.md).
+ *
+ * Reads (`get`, `has`, `size`, iteration) are answered from memory; writes (`set`, `delete`,
+ * `clear`, `update`) resolve when the change is durable, so await them. Changes made inside a
+ * stored object (`map.get('items').push(x)`) are written by the next write or by `flush()`.
+ *
+ * Open the map once per execution environment (at module scope) and reuse it: `open` reads the
+ * row, and later invocations then need no read at all.
+ *
+ * @typeParam V - the type of the values (`unknown` unless you say otherwise)
+ *
+ * @example
+ * ```ts
+ * import { PersistentMap } from 'aws-lambda-persistence';
+ *
+ * const data = PersistentMap.open(); // at module load: one GetItem, on the first await
+ *
+ * export async function handler() {
+ *   const map = await data;
+ *   await map.set('count', ((map.get('count') as number | undefined) ?? 0) + 1);
+ *   return { count: map.get('count') };
+ * }
+ * ```
+ */
+export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
+  private constructor(private readonly session: Session) {}
+
+  /**
+   * Reads the function's row (creating the table if needed) and returns the map. Takes the same
+   * options and `PERSISTENCE_*` environment variables as `Handler.bind()`; the row key defaults
+   * to the function name, `AWS_LAMBDA_FUNCTION_NAME`.
+   *
+   * @example
+   * ```ts
+   * const map = await PersistentMap.open<number>({ tableName: 'my-state', tableKey: 'counters' });
+   * ```
+   */
+  static async open<V = unknown>(options?: PersistenceOptions): Promise<PersistentMap<V>> {
+    const resolved = resolveOptions(options);
+    const client = resolved.client ?? createDefaultClient(resolved.maxAttempts);
+    const session = await Session.start(resolved, client, {}, { fieldDescription: 'a key', open: true, attach: () => undefined });
+    return new PersistentMap<V>(session);
+  }
+
+  /** The number of keys. */
+  get size(): number {
+    return [...this.session.state.names()].length;
+  }
+
+  /** The value stored under `key`, or undefined. */
+  get(key: string): V | undefined {
+    return this.session.state.get(checkKey(key)) as V | undefined;
+  }
+
+  /** Whether a value is stored under `key`. */
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /**
+   * Stores `value` under `key`; resolves when it is durable. Storing `undefined` deletes the key.
+   * A value that cannot be stored throws a `SerializationError` and changes nothing.
+   *
+   * @example
+   * ```ts
+   * await map.set('cursor', { page: 3, at: new Date() });
+   * ```
+   */
+  async set(key: string, value: V): Promise<void> {
+    return this.session.update({ [checkKey(key)]: value });
+  }
+
+  /** Deletes `key`; resolves to whether it was there, once the deletion is durable. */
+  async delete(key: string): Promise<boolean> {
+    if (!this.has(key)) return false;
+    await this.session.update({ [key]: undefined });
+    return true;
+  }
+
+  /** Deletes every key, in one write. */
+  async clear(): Promise<void> {
+    const changes: Record<string, undefined> = {};
+    for (const key of this.session.state.names()) changes[key] = undefined;
+    if (Object.keys(changes).length > 0) await this.session.update(changes);
+  }
+
+  /**
+   * Stores several values in one write; resolves when they are durable. All values are checked
+   * before any is stored.
+   *
+   * @example
+   * ```ts
+   * await map.update({ cursor: next, lastRun: new Date() });
+   * await map.update(new Map([['a', 1], ['b', 2]]));
+   * ```
+   */
+  async update(entries: Readonly<Record<string, V>> | Iterable<readonly [string, V]>): Promise<void> {
+    const changes: Record<string, unknown> = {};
+    const pairs = isIterable(entries) ? entries : Object.entries(entries);
+    for (const [key, value] of pairs) changes[checkKey(key)] = value;
+    return this.session.update(changes);
+  }
+
+  /**
+   * The value under `key` while it is fresh; otherwise computes one, stores it with its expiry
+   * (as an {@link Expiring}) and returns it once durable.
+   *
+   * @example
+   * ```ts
+   * const rates = await map.remember('rates', '4h', fetchRates);
+   * ```
+   */
+  async remember<T extends V>(key: string, ttl: Duration, compute: () => T | Promise<T>): Promise<T> {
+    durationMs(ttl);
+    const held = this.get(key);
+    if (held !== undefined && !(held instanceof Expiring)) {
+      throw new ConfigurationError(
+        'key',
+        `remember("${key}") found a value that is not an Expiring one under "${key}": use another key, or delete it first.`,
+      );
+    }
+    const expiring = (held as Expiring<T> | undefined) ?? new Expiring<T>();
+    if (expiring.fresh) return expiring.value as T;
+    const value = await compute();
+    expiring.set(value, ttl);
+    await this.session.update({ [key]: expiring });
+    return value;
+  }
+
+  /** Resolves when every change so far, in-place changes of stored objects included, is durable. */
+  flush(): Promise<void> {
+    return this.session.flush();
+  }
+
+  /**
+   * Writes what changed here, then reads the row again to see other environments' changes
+   * (one GetItem).
+   */
+  refresh(): Promise<void> {
+    return this.session.refresh();
+  }
+
+  /** The keys, in the order they were first seen. */
+  keys(): IterableIterator<string> {
+    return this.session.state.names();
+  }
+
+  /** The values, in key order. */
+  *values(): IterableIterator<V> {
+    for (const key of this.session.state.names()) yield this.session.state.get(key) as V;
+  }
+
+  /** The `[key, value]` pairs. */
+  *entries(): IterableIterator<[string, V]> {
+    for (const key of this.session.state.names()) yield [key, this.session.state.get(key) as V];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.entries();
+  }
+
+  /** Calls `callback` for each entry, like `Map.prototype.forEach`. */
+  forEach(callback: (value: V, key: string, map: this) => void): void {
+    for (const [key, value] of this.entries()) callback(value, key, this);
+  }
+
+  /** A plain object of the entries, for `JSON.stringify` and logging. */
+  toJSON(): Record<string, V> {
+    return Object.fromEntries(this.entries());
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'PersistentMap';
+  }
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string' || key === '') {
+    throw new ConfigurationError('key', `PersistentMap keys are non-empty strings; got ${key === '' ? 'an empty string' : typeof key}.`);
+  }
+  return key;
+}
+
+function isIterable<T>(value: unknown): value is Iterable<T> {
+  return typeof (value as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] === 'function';
+}

@@ -1,0 +1,284 @@
+import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError } from '../errors';
+import { resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
+import { createDefaultClient, DynamoDBRowStore, type RowStore } from './RowStore';
+import { TrackedState } from './TrackedState';
+import { WriteQueue } from './WriteQueue';
+
+/**
+ * The parts of the Lambda context the library uses. The `Context` type of `@types/aws-lambda`
+ * satisfies it, so handlers may declare their parameter as `Context`.
+ *
+ * @example
+ * ```ts
+ * await handler(event, { functionName: 'local', getRemainingTimeInMillis: () => 30_000 });
+ * ```
+ */
+export interface LambdaContext {
+  readonly functionName?: string;
+  readonly invokedFunctionArn?: string;
+  readonly awsRequestId?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+/**
+ * A Lambda handler function, as returned by {@link PersistentHandler.bind} and
+ * {@link withPersistence}.
+ *
+ * @example
+ * ```ts
+ * export const handler: BoundHandler<MyEvent, MyResult> = Handler.bind();
+ * ```
+ */
+export type BoundHandler<TEvent, TResult> = (event: TEvent, context: LambdaContext) => Promise<TResult>;
+
+/** How a view (a handler instance, a state object, a map) takes over the tracked state. */
+export interface View {
+  /** What the view's fields are, for errors: "a @Persistent() field of Handler". */
+  readonly fieldDescription: string;
+  /** Whether any name may be stored (a map), rather than only the declared fields. */
+  readonly open?: boolean;
+  /** Binds the view's fields to the state, before the row is read. */
+  attach(state: TrackedState): void;
+}
+
+/**
+ * One execution environment's tracked state and its writes: the invocation lifecycle shared by
+ * every way of using the library. Created on the first invocation (or by `PersistentMap.open`).
+ */
+export class Session {
+  /** Aborts requests at the invocation's deadline; undefined between invocations. One per invocation. */
+  private signal: AbortSignal | undefined;
+  private endDeadline: () => void = () => undefined;
+  /** When the row was last read or written, for the refresh policy. */
+  private lastSync = Date.now();
+  private readonly queue: WriteQueue;
+
+  private constructor(
+    readonly state: TrackedState,
+    private readonly store: RowStore,
+    private readonly options: ResolvedOptions,
+    private readonly view: View,
+  ) {
+    this.queue = new WriteQueue(state, store, {
+      conflictRetries: options.conflictRetries,
+      createTable: options.createTable,
+      signal: () => this.signal,
+    });
+  }
+
+  /** Creates the session for `view` and reads its row (one GetItem, or a table creation). */
+  static async start(options: ResolvedOptions, client: DynamoDBSender, context: LambdaContext, view: View): Promise<Session> {
+    const tableKey = options.tableKey ?? nonEmpty(context.functionName);
+    if (tableKey === undefined) {
+      throw new ConfigurationError(
+        'tableKey',
+        'No table key: not running in Lambda (AWS_LAMBDA_FUNCTION_NAME is unset) and none was given. ' +
+          `Pass { tableKey: 'my-function' } in the options or set ${ENVIRONMENT.tableKey}.`,
+      );
+    }
+    const store = new DynamoDBRowStore(client, options, tableKey, context.invokedFunctionArn);
+    const state = new TrackedState(
+      { tableName: store.tableName, tableKey },
+      store.rowOverhead,
+      options.maxStateBytes,
+      options.onCorruptRow === 'start-fresh',
+      view.open === true,
+    );
+    view.attach(state);
+    const session = new Session(state, store, options, view);
+    session.startDeadline(context);
+    try {
+      await session.read(true);
+    } finally {
+      session.endDeadline();
+    }
+    state.onChange = () => {
+      // Started by a plain assignment, which cannot await: the invocation's final flush (or the
+      // map operation that made the change) awaits it and retries whatever it failed to store,
+      // so its rejection is handled there.
+      session.queue.request().catch(() => undefined);
+    };
+    return session;
+  }
+
+  /**
+   * Runs one invocation: arms the deadline, refreshes if the policy asks, runs `body`, and makes
+   * every change durable before settling, whether `body` returns or throws.
+   */
+  async run<T>(context: LambdaContext, body: () => Promise<T>): Promise<T> {
+    await this.begin(context);
+    try {
+      let result: T;
+      try {
+        result = await body();
+      } catch (handlerError) {
+        throw await this.failWith(handlerError);
+      }
+      await this.flush();
+      return result;
+    } finally {
+      this.end();
+    }
+  }
+
+  /** Starts an invocation (for middlewares, whose before and after steps are separate calls). */
+  async begin(context: LambdaContext): Promise<void> {
+    this.startDeadline(context);
+    try {
+      if (Date.now() - this.lastSync >= this.options.refreshAfterMs) await this.read(false);
+    } catch (error) {
+      this.end();
+      throw error;
+    }
+  }
+
+  /** Ends an invocation: disarms its deadline. */
+  end(): void {
+    this.endDeadline();
+  }
+
+  /**
+   * Flushes after the handler threw, and returns the error to throw: the handler's, with the
+   * persistence error attached when saving failed too.
+   */
+  async failWith(handlerError: unknown): Promise<unknown> {
+    const persistenceError = await this.flush().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    return persistenceError === undefined ? handlerError : combine(handlerError, persistenceError);
+  }
+
+  /** Assigns several fields and writes them in one PutItem; resolves when durable. */
+  async update(changes: Readonly<Record<string, unknown>>): Promise<void> {
+    if (this.view.open !== true) {
+      for (const name of Object.keys(changes)) {
+        if (!this.state.has(name)) {
+          throw new DecoratorUsageError(
+            name,
+            `update() got "${name}", which is not ${this.view.fieldDescription}. ` +
+              `Declare it as persistent, or assign it directly.`,
+          );
+        }
+      }
+    }
+    this.state.assign(changes);
+    return this.queue.request();
+  }
+
+  /** Resolves when every change so far, in-place mutations included, is durable. */
+  async flush(): Promise<void> {
+    const refused = this.state.detectMutations();
+    // Writes started by assignments may fail on their own; what they did not store is still dirty
+    // and goes out with the request below, whose outcome is the one that counts.
+    await this.queue.settled();
+    await this.queue.request();
+    this.lastSync = Date.now();
+    if (refused.length > 0) throw refused[0];
+  }
+
+  /** Reads the row again and takes in other writers' changes, keeping unsaved ones made here. */
+  async refresh(): Promise<void> {
+    await this.flush();
+    await this.read(false);
+  }
+
+  /**
+   * Arms the abort signal for this invocation's deadline. An AbortController with a timer cleared
+   * when the invocation ends measured ~6 µs here, against ~35 µs for AbortSignal.timeout().
+   */
+  private startDeadline(context: LambdaContext): void {
+    this.signal = undefined;
+    const deadline = deadlineOf(context, this.options.deadlineMarginMs);
+    if (deadline === undefined) return;
+    const controller = new AbortController();
+    const abort = () => controller.abort(new DOMException('the invocation deadline passed', 'TimeoutError'));
+    const left = deadline - Date.now();
+    if (left <= 0) abort();
+    const timer = left > 0 ? setTimeout(abort, left) : undefined;
+    timer?.unref();
+    this.signal = controller.signal;
+    this.endDeadline = () => {
+      clearTimeout(timer);
+      this.signal = undefined;
+    };
+  }
+
+  private async read(coldStart: boolean): Promise<void> {
+    const signal = this.signal;
+    let row;
+    try {
+      row = await this.store.get(signal);
+      if (row === 'table-missing') {
+        if (!this.options.createTable) throw this.store.missingTable();
+        await this.store.createTable(signal);
+        row = null;
+      }
+    } catch (error) {
+      if (error instanceof PersistenceError) throw error;
+      throw new PersistenceReadError(
+        `Could not read row "${this.store.tableKey}" of table "${this.store.tableName}": ` +
+          `${(error as Error)?.message ?? String(error)}`,
+        { tableName: this.store.tableName, tableKey: this.store.tableKey, cause: error },
+      );
+    }
+    // A refresh runs after the last flush: no write is in flight.
+    if (coldStart) this.state.load(row);
+    else this.state.adopt(row);
+    this.lastSync = Date.now();
+  }
+}
+
+/**
+ * The environment-wide part of a Lambda entry point: options resolved and the client created at
+ * module load (Lambda's init phase), the session started by the first invocation and reused by
+ * the next ones. A failed start is retried by the next invocation.
+ */
+export function sessionStarter(
+  options: PersistenceOptions | undefined,
+  view: () => View,
+): (context: LambdaContext) => Promise<Session> {
+  const resolved = resolveOptions(options);
+  const client = resolved.client ?? createDefaultClient(resolved.maxAttempts);
+  let starting: Promise<Session> | undefined;
+  return async (context) => {
+    const start = (starting ??= Session.start(resolved, client, context, view()));
+    try {
+      return await start;
+    } catch (error) {
+      if (starting === start) starting = undefined;
+      throw error;
+    }
+  };
+}
+
+/** The time by which writes must be done, from the context's remaining time and the safety margin. */
+function deadlineOf(context: LambdaContext, marginMs: number): number | undefined {
+  const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+  return typeof remaining === 'number' && Number.isFinite(remaining) ? Date.now() + remaining - marginMs : undefined;
+}
+
+/**
+ * The handler threw and saving state failed too: keep the handler's error (callers and retry logic
+ * rely on it) and attach the persistence error as `persistenceError`, so neither is hidden.
+ */
+function combine(handlerError: unknown, persistenceError: unknown): unknown {
+  if (typeof handlerError === 'object' && handlerError !== null && Object.isExtensible(handlerError)) {
+    Object.defineProperty(handlerError, 'persistenceError', {
+      value: persistenceError,
+      configurable: true,
+      writable: true,
+      enumerable: false,
+    });
+    return handlerError;
+  }
+  return new PersistenceWriteError(
+    `The handler threw ${String(handlerError)}, and saving state failed too: ` +
+      `${(persistenceError as Error)?.message ?? String(persistenceError)}`,
+    { cause: persistenceError, handlerError },
+  );
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,0 +1,164 @@
+import { ConfigurationError } from '../errors';
+import type { PersistenceOptions } from './options';
+import { sessionStarter, type BoundHandler, type LambdaContext, type Session, type View } from './Session';
+
+/**
+ * The lifecycle of a state object for code that does not write classes, in the steps a
+ * middleware framework calls separately. Created by {@link persistentState}; used by
+ * {@link withPersistence} and the middy middleware (`aws-lambda-persistence/middy`).
+ *
+ * @typeParam S - the state's shape, inferred from the defaults
+ *
+ * @example
+ * ```ts
+ * const lifecycle = persistentState({ count: 0 });
+ * export async function handler(event: unknown, context: Context) {
+ *   const state = await lifecycle.begin(context);
+ *   try {
+ *     state.count += 1;
+ *   } catch (error) {
+ *     throw await lifecycle.fail(error);
+ *   }
+ *   await lifecycle.end();
+ *   return state.count;
+ * }
+ * ```
+ */
+export interface PersistentStateLifecycle<S extends object> {
+  /**
+   * Starts an invocation and resolves to the state: on the environment's first invocation after
+   * reading the row (one GetItem), later at once (or after a refresh, if the policy asks).
+   */
+  begin(context: LambdaContext): Promise<S>;
+  /** Ends the invocation: resolves when every change, in-place ones included, is durable. */
+  end(): Promise<void>;
+  /**
+   * Ends an invocation whose handler threw: saves what changed and returns the error to rethrow —
+   * `error` itself, with a `persistenceError` property attached when saving failed too.
+   */
+  fail(error: unknown): Promise<unknown>;
+  /** Writes several fields in one PutItem; resolves when durable. Only between `begin` and `end`. */
+  update(changes: Partial<S>): Promise<void>;
+}
+
+/**
+ * Creates the state lifecycle of one Lambda function from `defaults`: each key is a persistent
+ * field, its value the default while nothing is stored. Options are resolved (and checked) here;
+ * call it at module load.
+ *
+ * @example
+ * ```ts
+ * const lifecycle = persistentState({ lastRun: undefined as Date | undefined }, { tableName: 'my-state' });
+ * ```
+ */
+export function persistentState<S extends object>(defaults: S, options?: PersistenceOptions): PersistentStateLifecycle<S> {
+  checkDefaults(defaults);
+  let state: S | undefined;
+  const start = sessionStarter(options, () => stateView(defaults, (created) => (state = created)));
+  let active: Session | undefined;
+  const current = (step: string): Session => {
+    if (active === undefined) {
+      throw new ConfigurationError('lifecycle', `${step}() was called outside an invocation: call begin(context) first.`);
+    }
+    return active;
+  };
+  return {
+    async begin(context) {
+      const session = await start(context ?? {});
+      await session.begin(context ?? {});
+      active = session;
+      return state!;
+    },
+    async end() {
+      const session = current('end');
+      active = undefined;
+      try {
+        await session.flush();
+      } finally {
+        session.end();
+      }
+    },
+    async fail(error) {
+      const session = active;
+      // The invocation failed before it began (the row could not be read): nothing to save.
+      if (session === undefined) return error;
+      active = undefined;
+      try {
+        return await session.failWith(error);
+      } finally {
+        session.end();
+      }
+    },
+    async update(changes) {
+      return current('update').update(changes as Record<string, unknown>);
+    },
+  };
+}
+
+/**
+ * Turns an async function into a Lambda handler whose third argument is persistent state: each
+ * key of `defaults` is a field, its value the default while nothing is stored, and `state` is
+ * typed from it. Assignments and in-place changes to `state` are saved before the invocation
+ * settles, whether the function returns or throws, exactly as with `@Persistent()` fields.
+ *
+ * `state` is the same object in every invocation of an execution environment; it is sealed, so
+ * assigning a key that is not in `defaults` throws instead of being silently lost.
+ *
+ * @example
+ * ```ts
+ * import { withPersistence } from 'aws-lambda-persistence';
+ *
+ * export const handler = withPersistence(
+ *   { count: 0, lastRun: undefined as Date | undefined },
+ *   async (event: { name: string }, context, state) => {
+ *     state.count += 1;
+ *     state.lastRun = new Date();
+ *     return { count: state.count };
+ *   },
+ * );
+ * ```
+ */
+export function withPersistence<S extends object, TEvent = unknown, TResult = unknown>(
+  defaults: S,
+  handler: (event: TEvent, context: LambdaContext, state: S) => Promise<TResult>,
+  options?: PersistenceOptions,
+): BoundHandler<TEvent, TResult> {
+  if (typeof handler !== 'function') {
+    throw new ConfigurationError('handler', 'withPersistence(defaults, handler) takes the handler function second.');
+  }
+  checkDefaults(defaults);
+  let state: S | undefined;
+  const start = sessionStarter(options, () => stateView(defaults, (created) => (state = created)));
+  return async function persistentHandler(event: TEvent, context: LambdaContext): Promise<TResult> {
+    const session = await start(context ?? {});
+    return session.run(context ?? {}, () => handler(event, context ?? {}, state!));
+  };
+}
+
+function checkDefaults(defaults: unknown): void {
+  const prototype = typeof defaults === 'object' && defaults !== null ? Object.getPrototypeOf(defaults) : undefined;
+  if (prototype !== Object.prototype && prototype !== null) {
+    throw new ConfigurationError(
+      'defaults',
+      `The defaults must be a plain object of field names and default values, e.g. { count: 0 }; got ${describe(defaults)}.`,
+    );
+  }
+}
+
+/** A fresh state object with the defaults' keys as fields. */
+function stateView<S extends object>(defaults: S, created: (state: S) => void): View {
+  return {
+    fieldDescription: 'a key of the defaults given to withPersistence() or persistentState()',
+    attach(tracked) {
+      const state = { ...defaults };
+      tracked.attach(state, Object.keys(defaults).map((name) => ({ name })));
+      created(Object.seal(state));
+    },
+  };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return `an instance of ${(value as object).constructor?.name ?? 'a class'}`;
+}
