@@ -67,12 +67,14 @@ describe('Function: persistentState', () => {
   it('runs begin / update / end, and fail() attaches a failed save to the handler error', async () => {
     const client = recordingClient(dynamo.endpoint);
     const lifecycle = persistentState(defaults(), options(client));
-    let state = await lifecycle.begin(lambdaContext());
+    const first = await lifecycle.begin(lambdaContext());
     await lifecycle.update({ count: 7, lastRun: new Date(9) });
+    expect(first.count).toBe(7);
     expect(await stored()).toMatchObject({ count: { N: '7' }, lastRun: { M: { '@type': { S: 'Date' } } } });
     await lifecycle.end();
 
-    state = await lifecycle.begin(lambdaContext());
+    const state = await lifecycle.begin(lambdaContext());
+    expect(state).toBe(first);
     state.count += 1;
     const removeFault = injectFault(client, 'PutItem', { error: () => serviceError('AccessDeniedException', 'nope') });
     const handlerError = new Error('handler failed');
