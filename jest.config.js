@@ -8,6 +8,8 @@ module.exports = {
     // the transform fast.
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json' }],
   },
+  // Once per run: packs the package and installs it in a consumer project (spec/support/consumer.ts).
+  globalSetup: '<rootDir>/spec/support/globalSetup.ts',
   setupFiles: ['<rootDir>/spec/support/setupEnv.ts'],
   testTimeout: 60_000,
 };

@@ -1,5 +1,5 @@
-import { ConfigurationError, Persistent, PersistentHandler, PersistentMap, SerializationError } from '../src';
-import { lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from './support/dynalite';
+import { AccessDeniedError, ConfigurationError, Persistent, PersistentHandler, PersistentMap, SerializationError } from '../src';
+import { injectFault, lambdaContext, readItem, recordingClient, serviceError, uniqueKey, useDynalite } from './support/dynalite';
 
 const dynamo = useDynalite();
 const TABLE = 'MapTable';
@@ -32,6 +32,30 @@ describe('Class: PersistentMap', () => {
     await map.set('count', 2);
     expect(client.requests).toEqual(['PutItem', 'PutItem']);
     expect(await storedValue()).toEqual({ 'warm-up': { N: '1' }, count: { N: '2' } });
+  });
+
+  it('open() returns the same map per client and options: one GetItem per environment, refresh policy applied', async () => {
+    const client = recordingClient(dynamo.endpoint);
+    const first = await PersistentMap.open({ client, tableName: TABLE, tableKey: key });
+    const again = await PersistentMap.open({ client, tableName: TABLE, tableKey: key });
+    expect(again).toBe(first);
+    expect(client.requests).toEqual(['GetItem']);
+    const other = await PersistentMap.open({ client, tableName: TABLE, tableKey: `${key}-other` });
+    expect(other).not.toBe(first);
+    client.requests.length = 0;
+    const refreshing = await PersistentMap.open({ client, tableName: TABLE, tableKey: key, refresh: 'every-invocation' });
+    await PersistentMap.open({ client, tableName: TABLE, tableKey: key, refresh: 'every-invocation' });
+    expect(refreshing).not.toBe(first);
+    expect(client.requests).toEqual(['GetItem', 'GetItem']);
+  });
+
+  it('a failed open() rejects, and the next call tries again', async () => {
+    const client = recordingClient(dynamo.endpoint);
+    const removeFault = injectFault(client, 'GetItem', { error: () => serviceError('AccessDeniedException', 'denied'), times: 1 });
+    await expect(PersistentMap.open({ client, tableName: TABLE, tableKey: key })).rejects.toBeInstanceOf(AccessDeniedError);
+    removeFault();
+    await (await PersistentMap.open({ client, tableName: TABLE, tableKey: key })).set('after', 'retry');
+    expect(await storedValue()).toEqual({ after: { S: 'retry' } });
   });
 
   it('behaves like a Map: size, keys, values, entries, iteration, forEach, delete, clear, toJSON', async () => {

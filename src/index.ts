@@ -17,6 +17,7 @@
  */
 export { Persistent } from './decorators/Persistent';
 export type { PersistentDecorator, PersistentOptions } from './decorators/Persistent';
+export type { ClassType } from './persistence/codec';
 export { PersistentHandler } from './persistence/PersistentHandler';
 export type { BoundHandler, LambdaContext } from './persistence/Session';
 export { PersistentMap } from './persistence/PersistentMap';

@@ -34,11 +34,16 @@ import { persistentState, type LambdaContext, type PersistenceOptions } from '..
  * }
  * ```
  */
-export type ContextWithState<C, S extends object> = C & { state: S };
+export type ContextWithState<C, S extends object> = C & {
+  /** The persistent state, put there by the middleware's `before`. */
+  state: S;
+};
 
 /** The part of a middy request the middleware uses. */
 export interface PersistenceRequest {
+  /** The Lambda context; `before` adds `state` to it. */
   context: LambdaContext;
+  /** What the handler (or a middleware) threw, in `onError`. */
   error?: unknown;
 }
 
@@ -53,8 +58,11 @@ export interface PersistenceRequest {
  * ```
  */
 export interface PersistenceMiddleware {
+  /** Reads the row on the environment's first invocation and puts the state on `context.state`. */
   before: (request: PersistenceRequest) => Promise<void>;
+  /** Resolves when every change, in-place ones included, is durable. */
   after: (request: PersistenceRequest) => Promise<void>;
+  /** Saves what changed, keeping `request.error` and attaching a failed save as its `persistenceError`. */
   onError: (request: PersistenceRequest) => Promise<void>;
 }
 

@@ -4,6 +4,10 @@ import { resolveOptions, type PersistenceOptions } from './options';
 import { createDefaultClient } from './RowStore';
 import { Session } from './Session';
 
+// The maps opened in this execution environment, per client (the library's own: DEFAULT_CLIENT).
+const DEFAULT_CLIENT = {};
+const opened = new WeakMap<object, Map<string, Promise<PersistentMap<unknown>>>>();
+
 /**
  * A Map-like view of the function's row: string keys, values of any storable type, every change
  * written with a conditional PutItem. It is the same state map that `@Persistent()` fields and
@@ -13,8 +17,8 @@ import { Session } from './Session';
  * `clear`, `update`) resolve when the change is durable, so await them. Changes made inside a
  * stored object (`map.get('items').push(x)`) are written by the next write or by `flush()`.
  *
- * Open the map once per execution environment (at module scope) and reuse it: `open` reads the
- * row, and later invocations then need no read at all.
+ * `open()` reads the row once per execution environment; call it in each invocation, later calls
+ * return the same map without a request.
  *
  * @typeParam V - the type of the values (`unknown` unless you say otherwise)
  *
@@ -22,10 +26,8 @@ import { Session } from './Session';
  * ```ts
  * import { PersistentMap } from 'aws-lambda-persistence';
  *
- * const data = PersistentMap.open(); // at module load: one GetItem, on the first await
- *
  * export async function handler() {
- *   const map = await data;
+ *   const map = await PersistentMap.open(); // one GetItem on a cold start, none when warm
  *   await map.set('count', ((map.get('count') as number | undefined) ?? 0) + 1);
  *   return { count: map.get('count') };
  * }
@@ -35,20 +37,44 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
   private constructor(private readonly session: Session) {}
 
   /**
-   * Reads the function's row (creating the table if needed) and returns the map. Takes the same
-   * options and `PERSISTENCE_*` environment variables as `Handler.bind()`; the row key defaults
-   * to the function name, `AWS_LAMBDA_FUNCTION_NAME`.
+   * The function's map. The first call in an execution environment reads the row (creating the
+   * table if needed); later calls with the same options return the same map without a request —
+   * unless the `refresh` policy says the copy is too old, then it is read again first. A failed
+   * open is retried by the next call. Takes the same options and `PERSISTENCE_*` environment
+   * variables as `Handler.bind()`; the row key defaults to the function name,
+   * `AWS_LAMBDA_FUNCTION_NAME`.
    *
    * @example
    * ```ts
-   * const map = await PersistentMap.open<number>({ tableName: 'my-state', tableKey: 'counters' });
+   * export async function handler() {
+   *   const map = await PersistentMap.open<number>({ tableName: 'my-state' });
+   *   await map.set('count', (map.get('count') ?? 0) + 1);
+   * }
    * ```
    */
   static async open<V = unknown>(options?: PersistenceOptions): Promise<PersistentMap<V>> {
     const resolved = resolveOptions(options);
-    const client = resolved.client ?? createDefaultClient(resolved.maxAttempts);
-    const session = await Session.start(resolved, client, {}, { fieldDescription: 'a key', open: true, attach: () => undefined });
-    return new PersistentMap<V>(session);
+    const { client, ...settings } = resolved;
+    // One map per client and settings: the same row read twice in one environment would be two
+    // writers of it, each paying a conflict after the other wrote.
+    let maps = opened.get(client ?? DEFAULT_CLIENT);
+    if (maps === undefined) opened.set(client ?? DEFAULT_CLIENT, (maps = new Map()));
+    const name = JSON.stringify(settings);
+    let opening = maps.get(name);
+    if (opening === undefined) {
+      const view = { fieldDescription: 'a key', open: true, attach: () => undefined };
+      opening = Session.start(resolved, client ?? createDefaultClient(resolved.maxAttempts), {}, view).then(
+        (session) => new PersistentMap<unknown>(session),
+      );
+      maps.set(name, opening);
+      opening.catch(() => maps.delete(name));
+      return (await opening) as PersistentMap<V>;
+    }
+    const map = await opening;
+    // The refresh policy, as at the start of an invocation.
+    await map.session.begin({});
+    map.session.end();
+    return map as PersistentMap<V>;
   }
 
   /** The number of keys. */
@@ -164,6 +190,7 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
     for (const key of this.session.state.names()) yield [key, this.session.state.get(key) as V];
   }
 
+  /** The `[key, value]` pairs, for `for…of` and spreading. */
   [Symbol.iterator](): IterableIterator<[string, V]> {
     return this.entries();
   }
@@ -178,6 +205,7 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
     return Object.fromEntries(this.entries());
   }
 
+  /** `[object PersistentMap]`. */
   get [Symbol.toStringTag](): string {
     return 'PersistentMap';
   }

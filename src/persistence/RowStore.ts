@@ -415,7 +415,8 @@ export class DynamoDBRowStore implements RowStore {
         throw new CorruptRowError(
           `${this.where()} holds a ${kind} in attribute "${this.options.valueFieldName}", not the map of fields ` +
             'aws-lambda-persistence writes (a row of another program, such as the Python package?). ' +
-            'Point tableKey or valueFieldName elsewhere, or delete the row to start fresh.',
+            'Point tableName or tableKey elsewhere (another valueFieldName on this row would replace the data ' +
+            "on the first write), or set onCorruptRow: 'start-fresh' to replace it.",
           this.location(),
         );
       }

@@ -14,9 +14,13 @@ import { WriteQueue } from './WriteQueue';
  * ```
  */
 export interface LambdaContext {
+  /** The function's name: the row key unless `tableKey` is set. */
   readonly functionName?: string;
+  /** The function's ARN: the region and account named in an `AccessDeniedError`'s policy. */
   readonly invokedFunctionArn?: string;
+  /** The invocation's id (not used by the library; part of every Lambda context). */
   readonly awsRequestId?: string;
+  /** Milliseconds left: writes must finish `deadlineMarginMs` before the deadline it gives. */
   getRemainingTimeInMillis?(): number;
 }
 

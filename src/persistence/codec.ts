@@ -34,7 +34,15 @@ const MAX_DEPTH = 31;
 const TOO_LARGE = 1e126;
 const MIN_NUMBER = 1e-130;
 
-/** A class whose instances a field holds (or whose instances an array field holds). */
+/**
+ * A class whose instances a field holds (or whose instances an array field holds), as given to
+ * `@Persistent({ type: () => Session })`.
+ *
+ * @example
+ * ```ts
+ * const type: ClassType = Session;
+ * ```
+ */
 export type ClassType = abstract new (...args: never[]) => unknown;
 
 /** A problem found while encoding, with the path inside the value. */

@@ -5,6 +5,7 @@
 
 /** What the policy is for. */
 export interface PolicyTarget {
+  /** The table holding the rows. */
   readonly tableName: string;
   /** The function's row key; confines the item actions to that row when given. */
   readonly tableKey?: string;

@@ -9,6 +9,7 @@ import { ConfigurationError } from '../errors';
  * ```
  */
 export interface DynamoDBSender {
+  /** Sends one SDK command (GetItem, PutItem, …); `abortSignal` is the invocation's deadline. */
   send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
 }
 
@@ -43,7 +44,13 @@ export type BillingOptions =
  * Handler.bind({ refresh: { maxAgeMs: 60_000 } });
  * ```
  */
-export type RefreshPolicy = 'cold-start' | 'every-invocation' | { maxAgeMs: number };
+export type RefreshPolicy =
+  | 'cold-start'
+  | 'every-invocation'
+  | {
+      /** Re-read the row when the copy in memory is older than this many milliseconds. */
+      maxAgeMs: number;
+    };
 
 /**
  * Options for `PersistentHandler.bind()`. Every option has an environment variable, and the

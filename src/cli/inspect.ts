@@ -1,0 +1,195 @@
+import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ConfigurationError, FORMAT_VERSION } from '../index';
+import { attributeSize, decodeValue, DecodeProblem } from '../persistence/codec';
+import { ENVIRONMENT, resolveOptions, type DynamoDBSender } from '../persistence/options';
+import { DynamoDBRowStore } from '../persistence/RowStore';
+import type { Command } from './command';
+import { stringOption } from './command';
+import { regionOption, required, tableOption } from './optionChecks';
+import { readableJson } from './readableJson';
+
+/** What `inspect` prints. */
+export interface RowReport {
+  readonly table: string;
+  readonly key: string;
+  /** The storage format version of the row (docs/storage-format.md). */
+  readonly format: number;
+  readonly revision: number;
+  readonly updatedAt?: string;
+  /** Where the state is: a readable map in the row, packed (gzip) in the row, or split into part items. */
+  readonly layout: 'map' | 'packed' | 'parts';
+  readonly size: {
+    /** The encoded state with the row's bookkeeping: what `maxStateBytes` limits. */
+    readonly state: number;
+    /** What DynamoDB stores for the row and its part items. */
+    readonly stored: number;
+    /** The row plus its part items. */
+    readonly items: number;
+  };
+  /** Each field decoded, in the notation of {@link readableJson}; `{ "@error": ... }` for one that cannot be. */
+  readonly fields: Record<string, unknown>;
+}
+
+/**
+ * Reads `tableKey`'s row through the library's own row store, so every layout (map, packed, parts)
+ * reads exactly as a cold start would, and decodes each field.
+ *
+ * @example
+ * ```ts
+ * const report = await inspectRow(new DynamoDBClient({}), { tableName: 'AWSLambdaPersistence', tableKey: 'my-function' });
+ * console.log(report?.fields);
+ * ```
+ */
+export async function inspectRow(
+  client: DynamoDBSender,
+  settings: { tableName: string; tableKey: string; keyFieldName?: string; valueFieldName?: string },
+): Promise<RowReport | null | 'table-missing'> {
+  const options = resolveOptions({ ...settings, onCorruptRow: 'fail' }, {});
+  // The store returns the state, not the item: keep the items its GetItems return, for the format
+  // and the sizes, instead of reading them a second time.
+  const items: Record<string, AttributeValue>[] = [];
+  const recorder: DynamoDBSender = {
+    async send(command, sendOptions) {
+      const output = (await client.send(command, sendOptions)) as { Item?: Record<string, AttributeValue> };
+      if (command instanceof GetItemCommand && output.Item) items.push(output.Item);
+      return output;
+    },
+  };
+  const store = new DynamoDBRowStore(recorder, options, settings.tableKey);
+  const row = await store.get();
+  if (row === null || row === 'table-missing') return row;
+  // The last read of the row and the part reads after it: the store re-reads when parts were replaced.
+  let first = items.length - 1;
+  while (items[first]![options.keyFieldName]?.S !== settings.tableKey) first -= 1;
+  const rowItem = items[first]!;
+  const read = items.slice(first);
+  const fields: Record<string, unknown> = {};
+  for (const [name, attribute] of Object.entries(row.fields)) {
+    try {
+      fields[name] = readableJson(decodeValue(name, attribute));
+    } catch (error) {
+      if (!(error instanceof DecodeProblem)) throw error;
+      fields[name] = { '@error': `at ${error.path}: ${error.problem}` };
+    }
+  }
+  return {
+    table: options.tableName,
+    key: settings.tableKey,
+    format: rowItem.format?.N !== undefined ? Number(rowItem.format.N) : 1,
+    revision: row.revision,
+    ...(rowItem.updatedAt?.S !== undefined && { updatedAt: rowItem.updatedAt.S }),
+    layout: rowItem.parts !== undefined ? 'parts' : rowItem.packed !== undefined ? 'packed' : 'map',
+    size: {
+      state: store.rowOverhead + attributeSize({ M: row.fields as Record<string, AttributeValue> }),
+      stored: read.reduce((total, item) => total + itemSize(item), 0),
+      items: read.length,
+    },
+    fields,
+  };
+}
+
+/** An item's size per the DynamoDB rules: attribute names plus values. */
+function itemSize(item: Record<string, AttributeValue>): number {
+  return Object.entries(item).reduce((size, [name, value]) => size + Buffer.byteLength(name) + attributeSize(value), 0);
+}
+
+const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;
+
+/**
+ * The client for `--endpoint`/`--region`. A local server (dynalite, DynamoDB Local) checks no
+ * signature, so for one the CLI supplies a region and dummy credentials when the environment has
+ * none, instead of failing on missing AWS configuration.
+ */
+function clientFor(endpoint: string | undefined, region: string | undefined, env: NodeJS.ProcessEnv): DynamoDBClient {
+  const local = endpoint !== undefined && LOOPBACK.test(endpoint);
+  const localRegion = local && !env.AWS_REGION && !env.AWS_DEFAULT_REGION ? 'us-east-1' : undefined;
+  const localCredentials = local && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
+  return new DynamoDBClient({
+    ...(endpoint !== undefined && { endpoint }),
+    ...((region ?? localRegion) !== undefined && { region: region ?? localRegion }),
+    ...(localCredentials && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  });
+}
+
+/** What to do about the SDK failures a first use of the CLI meets; undefined for others. */
+function awsSetupHint(error: unknown): string | undefined {
+  const { name, message } = (error ?? {}) as { name?: string; message?: string };
+  if (name === 'CredentialsProviderError') {
+    return 'No AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.';
+  }
+  if (message === 'Region is missing') return 'No AWS region: pass --region or set AWS_REGION.';
+  return undefined;
+}
+
+/**
+ * `inspect`: prints a function's stored state, decoded, as JSON.
+ *
+ * @example
+ * ```sh
+ * npx aws-lambda-persistence inspect --function my-function --region eu-west-1
+ * ```
+ */
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: "Print a function's stored state, decoded, as JSON",
+  details:
+    "Reads the function's row as the library does on a cold start (map, packed or split into parts) and " +
+    'prints its format version, revision, sizes and every field decoded. Values JSON cannot carry (Date, ' +
+    'Map, Set, BigInt, bytes, NaN) print tagged as in the row: {"@type": "Date", "@value": "2024-..."}, bytes ' +
+    `in base64. Options not given come from ${ENVIRONMENT.tableName}, ${ENVIRONMENT.keyFieldName} and ` +
+    `${ENVIRONMENT.valueFieldName}; the connection from the standard AWS environment (AWS_REGION, ` +
+    'AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB).',
+  options: {
+    function: { type: 'string', placeholder: 'name', description: "The function's name (its row key); required" },
+    table: { type: 'string', placeholder: 'name', description: 'The table (default: AWSLambdaPersistence)' },
+    endpoint: { type: 'string', placeholder: 'url', description: 'A DynamoDB endpoint, e.g. http://127.0.0.1:4567 from `local`' },
+    region: { type: 'string', placeholder: 'region', description: 'The AWS region (default: from the AWS environment)' },
+    'key-field': { type: 'string', placeholder: 'name', description: 'The partition key attribute (default: key)' },
+    'value-field': { type: 'string', placeholder: 'name', description: 'The attribute holding the state (default: value)' },
+  },
+  example: 'aws-lambda-persistence inspect --function my-function --endpoint http://127.0.0.1:4567',
+  async run(options, io) {
+    const tableKey = required(stringOption(options, 'function'), '--function', 'inspect', 'my-function');
+    const env = io.env ?? process.env;
+    const tableName = tableOption(stringOption(options, 'table') ?? (env[ENVIRONMENT.tableName] || undefined));
+    const endpoint = stringOption(options, 'endpoint');
+    if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+      throw new ConfigurationError('--endpoint', `--endpoint ${JSON.stringify(endpoint)} is not a URL: pass one such as http://127.0.0.1:4567.`);
+    }
+    const region = regionOption(stringOption(options, 'region'));
+    const keyFieldName = stringOption(options, 'key-field') ?? (env[ENVIRONMENT.keyFieldName] || undefined);
+    const valueFieldName = stringOption(options, 'value-field') ?? (env[ENVIRONMENT.valueFieldName] || undefined);
+    const regionName = region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    const where = `table "${tableName}" ${endpoint !== undefined ? `at ${endpoint}` : `in ${regionName ?? 'the default region'}`}`;
+    const client = clientFor(endpoint, region, env);
+    let report: Awaited<ReturnType<typeof inspectRow>>;
+    try {
+      report = await inspectRow(client, { tableName, tableKey, ...(keyFieldName && { keyFieldName }), ...(valueFieldName && { valueFieldName }) });
+    } catch (error) {
+      const hint = awsSetupHint(error);
+      if (hint === undefined) throw error;
+      io.stderr(`${hint}\n`);
+      return 1;
+    } finally {
+      client.destroy();
+    }
+    if (report === 'table-missing') {
+      io.stderr(`There is no ${where}. Check --table, and --region or --endpoint.\n`);
+      return 1;
+    }
+    if (report === null) {
+      io.stderr(
+        `No state stored for "${tableKey}" in ${where}: the function has not written yet, or its row key is ` +
+          'not its name (PERSISTENCE_TABLE_KEY).\n',
+      );
+      return 1;
+    }
+    io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+    const broken = Object.keys(report.fields).filter((name) => (report.fields[name] as { '@error'?: string } | null)?.['@error']);
+    if (broken.length > 0) {
+      io.stderr(`Fields ${broken.join(', ')} cannot be decoded by this version (format ${FORMAT_VERSION}); see "@error".\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
