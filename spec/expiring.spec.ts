@@ -104,6 +104,32 @@ describe('Expiring values in a persistent field', () => {
   });
 });
 
+class Session {
+  user = '';
+  since = new Date(0);
+  label() {
+    return `${this.user} since ${this.since.toISOString()}`;
+  }
+}
+
+class SessionHandler extends PersistentHandler<unknown, string | undefined> {
+  @Persistent({ type: () => Session }) session = new Expiring<Session>();
+  async handler() {
+    const session = await this.session.getOrCompute('1h', () => Object.assign(new Session(), { user: 'ada', since: new Date(7) }));
+    return session instanceof Session ? session.label() : undefined;
+  }
+}
+
+describe('Expiring values of a declared class', () => {
+  it('applies the field\'s type to the value inside: an instance again after a cold start', async () => {
+    const bind = () => SessionHandler.bind({ client: recordingClient(dynamo.endpoint), tableName: TABLE, tableKey: key });
+    await expect(bind()({}, lambdaContext())).resolves.toBe('ada since 1970-01-01T00:00:00.007Z');
+    await expect(bind()({}, lambdaContext())).resolves.toBe('ada since 1970-01-01T00:00:00.007Z');
+    const item = await readItem(recordingClient(dynamo.endpoint), TABLE, key);
+    expect(item?.value?.M?.session?.M?.['@type']).toEqual({ S: 'Expiring' });
+  });
+});
+
 describe('Expiring values with withPersistence and PersistentMap', () => {
   it('works in withPersistence state', async () => {
     let computed = 0;

@@ -36,7 +36,8 @@ describe('CLI: layer', () => {
     expect(paths.every((path) => path.startsWith('nodejs/node_modules/'))).toBe(true);
     expect(packagesIn(paths)).toEqual(['aws-lambda-persistence', 'class-transformer', 'reflect-metadata']);
     expect(paths.filter((path) => /@aws-sdk|dynalite|fflate|esbuild/.test(path))).toEqual([]);
-    for (const file of ['package.json', 'README.md', 'dist/index.js', 'dist/cli.js']) {
+    // `files` patterns too: "docs/*.md" publishes the Markdown pages.
+    for (const file of ['package.json', 'README.md', 'dist/index.js', 'dist/cli.js', 'docs/cli.md', 'docs/limits.md']) {
       expect(paths).toContain(`nodejs/node_modules/aws-lambda-persistence/${file}`);
     }
     // Only what the package publishes, not the checkout around it.

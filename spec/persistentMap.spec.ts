@@ -45,8 +45,19 @@ describe('Class: PersistentMap', () => {
     client.requests.length = 0;
     const refreshing = await PersistentMap.open({ client, tableName: TABLE, tableKey: key, refresh: 'every-invocation' });
     await PersistentMap.open({ client, tableName: TABLE, tableKey: key, refresh: 'every-invocation' });
-    expect(refreshing).not.toBe(first);
+    expect(refreshing).toBe(first);
     expect(client.requests).toEqual(['GetItem', 'GetItem']);
+  });
+
+  it('a refresh waits for a write nobody awaited, instead of reading the row from before it', async () => {
+    const client = recordingClient(dynamo.endpoint);
+    const map = await PersistentMap.open<number>({ client, tableName: TABLE, tableKey: key });
+    await map.set('n', 1);
+    const pending = map.set('n', 2);
+    await PersistentMap.open({ client, tableName: TABLE, tableKey: key, refresh: 'every-invocation' });
+    expect(map.get('n')).toBe(2);
+    await pending;
+    expect(await storedValue()).toEqual({ n: { N: '2' } });
   });
 
   it('a failed open() rejects, and the next call tries again', async () => {
@@ -130,7 +141,11 @@ describe('Class: PersistentMap', () => {
   it('refuses keys that are not non-empty strings', async () => {
     const map = await open().map;
     expect(() => map.get('')).toThrow(ConfigurationError);
-    await expect(map.set(42 as unknown as string, 1)).rejects.toThrow(/keys are non-empty strings; got number/);
+    await expect(map.set(42 as unknown as string, 1)).rejects.toThrow(/keys are non-empty strings other than "__proto__"; got number/);
+    await expect(map.update(JSON.parse('{"__proto__": {"polluted": true}, "fine": 1}') as Record<string, unknown>)).rejects.toThrow(
+      /got "__proto__"/,
+    );
+    expect(map.has('fine')).toBe(false);
   });
 
   it('keeps both environments\' keys when two write concurrently, and refresh() shows the other\'s', async () => {

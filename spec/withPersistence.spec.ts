@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { AccessDeniedError, ConfigurationError, persistentState, withPersistence } from '../src';
 import { persistence } from '../src/middy';
 import { injectFault, lambdaContext, readItem, recordingClient, serviceError, uniqueKey, useDynalite } from './support/dynalite';
@@ -47,6 +48,15 @@ describe('Function: withPersistence', () => {
   it('saves the changes of a handler that throws, and rethrows its error', async () => {
     await expect(bind()({ add: 4, fail: true }, lambdaContext())).rejects.toThrow('handler failed');
     expect(await stored()).toMatchObject({ count: { N: '4' } });
+  });
+
+  it('takes the context type the function declares (Context of @types/aws-lambda)', async () => {
+    const handler = withPersistence({ count: 0 }, async (_event: unknown, context: Context, state) => {
+      state.count += 1;
+      return `${context.functionName}:${state.count}`;
+    }, options());
+    const context = { ...lambdaContext('typed-context'), callbackWaitsForEmptyEventLoop: true } as unknown as Context;
+    await expect(handler({}, context)).resolves.toBe('typed-context:1');
   });
 
   it('seals state: a key that is not in the defaults throws instead of being lost', async () => {
@@ -125,6 +135,19 @@ describe('Function: persistence (middy middleware), driven as middy drives it', 
       }),
     ).rejects.toThrow('handler failed');
     expect(await stored()).toEqual({ count: { N: '2' } });
+  });
+
+  it('saves at the next before when a middleware used after it short-circuited its after', async () => {
+    const middleware = persistence({ items: [] as number[] }, options());
+    const request = { event: {}, context: lambdaContext() as ReturnType<typeof lambdaContext> & { state?: { items: number[] } } };
+    await middleware.before(request);
+    // An in-place change, found only by the end-of-invocation check, which middy then skipped.
+    request.context.state!.items.push(3);
+    expect(await stored()).toBeUndefined();
+    const next = { event: {}, context: lambdaContext() };
+    await middleware.before(next);
+    expect(await stored()).toEqual({ items: { L: [{ N: '3' }] } });
+    await middleware.after(next);
   });
 
   it('does not save twice when the save in after failed; the next invocation retries it', async () => {

@@ -116,8 +116,22 @@ function publishedFiles(directory: string, manifest: PackageJson): string[] {
   const selected = readdirSync(directory).filter((name) => ALWAYS_PUBLISHED.test(name));
   for (const entry of manifest.files) {
     if (existsSync(join(directory, entry))) selected.push(entry);
+    else selected.push(...matching(directory, entry));
   }
   return [...new Set(selected)].flatMap((entry) => filesBelow(join(directory, entry)));
+}
+
+/** The paths a `files` pattern with `*` in its last segment (`docs/*.md`) names. */
+function matching(directory: string, pattern: string): string[] {
+  const slash = pattern.lastIndexOf('/');
+  const folder = pattern.slice(0, slash + 1);
+  const name = pattern.slice(slash + 1);
+  if (!name.includes('*') || !existsSync(join(directory, folder))) return [];
+  const escaped = name.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
+  const test = new RegExp(`^${escaped}$`);
+  return readdirSync(join(directory, folder))
+    .filter((file) => test.test(file))
+    .map((file) => `${folder}${file}`);
 }
 
 /** Every file of an installed package, without its nested node_modules (placed on their own). */

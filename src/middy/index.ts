@@ -12,7 +12,7 @@
  * export const handler = middy(async (event: unknown, context: ContextWithState<Context, typeof defaults>) => {
  *   context.state.count += 1;
  *   return { count: context.state.count };
- * }).use(persistence(defaults));
+ * }).use(persistence(defaults)); // last, so that its after and onError always run
  * ```
  *
  * @packageDocumentation
@@ -73,6 +73,10 @@ export interface PersistenceMiddleware {
  *
  * When the handler (or another middleware) throws, the state is saved anyway and the error is
  * rethrown unchanged; if saving fails too, the save's error is attached as `persistenceError`.
+ *
+ * Use it last: middy runs `after` and `onError` hooks in reverse order and stops at the first that
+ * returns a value, so the last middleware used is the one whose save always runs. (Used earlier
+ * and skipped, the changes are saved at the start of the next invocation in the environment.)
  *
  * @example
  * ```ts

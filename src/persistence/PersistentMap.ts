@@ -15,7 +15,7 @@ const opened = new WeakMap<object, Map<string, Promise<PersistentMap<unknown>>>>
  *
  * Reads (`get`, `has`, `size`, iteration) are answered from memory; writes (`set`, `delete`,
  * `clear`, `update`) resolve when the change is durable, so await them. Changes made inside a
- * stored object (`map.get('items').push(x)`) are written by the next write or by `flush()`.
+ * stored object (`map.get('items').push(x)`) are written by `flush()`.
  *
  * `open()` reads the row once per execution environment; call it in each invocation, later calls
  * return the same map without a request.
@@ -54,12 +54,13 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
    */
   static async open<V = unknown>(options?: PersistenceOptions): Promise<PersistentMap<V>> {
     const resolved = resolveOptions(options);
-    const { client, ...settings } = resolved;
-    // One map per client and settings: the same row read twice in one environment would be two
-    // writers of it, each paying a conflict after the other wrote.
+    const { client } = resolved;
+    // One map per client and row: the same row opened twice in one environment would be two
+    // writers of it, each paying a conflict after the other wrote. The first open's other options
+    // (sizes, retries) stay; each call's refresh policy applies.
     let maps = opened.get(client ?? DEFAULT_CLIENT);
     if (maps === undefined) opened.set(client ?? DEFAULT_CLIENT, (maps = new Map()));
-    const name = JSON.stringify(settings);
+    const name = JSON.stringify([resolved.tableName, resolved.tableKey, resolved.keyFieldName, resolved.valueFieldName]);
     let opening = maps.get(name);
     if (opening === undefined) {
       const view = { fieldDescription: 'a key', open: true, attach: () => undefined };
@@ -72,8 +73,7 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
     }
     const map = await opening;
     // The refresh policy, as at the start of an invocation.
-    await map.session.begin({});
-    map.session.end();
+    await map.session.refreshIfOlderThan(resolved.refreshAfterMs);
     return map as PersistentMap<V>;
   }
 
@@ -212,8 +212,9 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
 }
 
 function checkKey(key: string): string {
-  if (typeof key !== 'string' || key === '') {
-    throw new ConfigurationError('key', `PersistentMap keys are non-empty strings; got ${key === '' ? 'an empty string' : typeof key}.`);
+  if (typeof key !== 'string' || key === '' || key === '__proto__') {
+    const got = key === '' ? 'an empty string' : key === '__proto__' ? '"__proto__" (reserved by JavaScript objects)' : typeof key;
+    throw new ConfigurationError('key', `PersistentMap keys are non-empty strings other than "__proto__"; got ${got}.`);
   }
   return key;
 }

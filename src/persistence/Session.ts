@@ -129,11 +129,16 @@ export class Session {
   async begin(context: LambdaContext): Promise<void> {
     this.startDeadline(context);
     try {
-      if (Date.now() - this.lastSync >= this.options.refreshAfterMs) await this.read(false);
+      await this.refreshIfOlderThan(this.options.refreshAfterMs);
     } catch (error) {
       this.end();
       throw error;
     }
+  }
+
+  /** Reads the row again if the copy in memory is older than `maxAgeMs` (the refresh policy). */
+  async refreshIfOlderThan(maxAgeMs: number): Promise<void> {
+    if (Date.now() - this.lastSync >= maxAgeMs) await this.read(false);
   }
 
   /** Ends an invocation: disarms its deadline. */
@@ -181,7 +186,7 @@ export class Session {
     if (refused.length > 0) throw refused[0];
   }
 
-  /** Reads the row again and takes in other writers' changes, keeping unsaved ones made here. */
+  /** Writes what changed, then reads the row again and takes in other writers' changes. */
   async refresh(): Promise<void> {
     await this.flush();
     await this.read(false);
@@ -210,6 +215,9 @@ export class Session {
 
   private async read(coldStart: boolean): Promise<void> {
     const signal = this.signal;
+    // A refresh must not read a row older than a write still in flight (one started by an
+    // assignment nobody awaited): that write's outcome is known first.
+    if (!coldStart) await this.queue.settled();
     let row;
     try {
       row = await this.store.get(signal);
@@ -226,9 +234,11 @@ export class Session {
         { tableName: this.store.tableName, tableKey: this.store.tableKey, cause: error },
       );
     }
-    // A refresh runs after the last flush: no write is in flight.
     if (coldStart) this.state.load(row);
-    else this.state.adopt(row);
+    // A write that started during the read may already have stored a newer revision: keep it. (A
+    // row older for another reason, a recreated table, surfaces as a conflict on the next write,
+    // whose re-read is taken in whatever its revision.)
+    else if ((row?.revision ?? 0) >= this.state.storedRevision) this.state.adopt(row);
     this.lastSync = Date.now();
   }
 }

@@ -244,6 +244,11 @@ export class TrackedState {
     return { fields: this.merged(changes), expectedRevision: this.revision, changes };
   }
 
+  /** The revision of the row this state was last read from or written to. */
+  get storedRevision(): number {
+    return this.revision;
+  }
+
   /** Records that `snapshot` is durable at `revision`. */
   confirm(snapshot: Snapshot, revision: number): void {
     this.stored = { ...snapshot.fields };

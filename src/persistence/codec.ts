@@ -78,20 +78,27 @@ function loadClassTransformer(): ClassTransformer {
  * part of the value that cannot be stored.
  */
 export function encodeValue(field: string, value: unknown, type?: ClassType): AttributeValue {
-  if (type !== undefined && value !== null && typeof value === 'object') {
-    let plain: unknown;
-    try {
-      plain = loadClassTransformer().instanceToPlain(value);
-    } catch (error) {
-      const problem =
-        error instanceof RangeError
-          ? 'circular reference (class-transformer cannot convert it)'
-          : `class-transformer could not convert the value: ${(error as Error)?.message ?? String(error)}`;
-      throw new EncodeProblem(field, problem, error);
-    }
-    return encode(plain, field, 0, []);
+  if (type === undefined) return encode(value, field, 0, []);
+  // The declared class applies to an Expiring's value, which the Expiring tag wraps.
+  if (value instanceof Expiring) {
+    const parts = Expiring.parts(value);
+    return encode(Expiring.restore(toPlain(field, parts.value), parts.expiresAt), field, 0, []);
   }
-  return encode(value, field, 0, []);
+  return encode(toPlain(field, value), field, 0, []);
+}
+
+/** A class instance as class-transformer's plain value; anything else as it is. */
+function toPlain(field: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  try {
+    return loadClassTransformer().instanceToPlain(value);
+  } catch (error) {
+    const problem =
+      error instanceof RangeError
+        ? 'circular reference (class-transformer cannot convert it)'
+        : `class-transformer could not convert the value: ${(error as Error)?.message ?? String(error)}`;
+    throw new EncodeProblem(field, problem, error);
+  }
 }
 
 /**
@@ -100,7 +107,16 @@ export function encodeValue(field: string, value: unknown, type?: ClassType): At
  */
 export function decodeValue(field: string, attribute: AttributeValue, type?: ClassType): unknown {
   const value = decode(attribute, field);
-  if (type === undefined || value === null || typeof value !== 'object') return value;
+  if (type === undefined) return value;
+  if (value instanceof Expiring) {
+    const parts = Expiring.parts(value);
+    return Expiring.restore(toInstance(field, parts.value, type), parts.expiresAt);
+  }
+  return toInstance(field, value, type);
+}
+
+function toInstance(field: string, value: unknown, type: ClassType): unknown {
+  if (value === null || typeof value !== 'object') return value;
   try {
     return loadClassTransformer().plainToInstance(type as new () => unknown, value);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../errors';
 import type { PersistenceOptions } from './options';
-import { sessionStarter, type BoundHandler, type LambdaContext, type Session, type View } from './Session';
+import { sessionStarter, type LambdaContext, type Session, type View } from './Session';
 
 /**
  * The lifecycle of a state object for code that does not write classes, in the steps a
@@ -62,22 +62,25 @@ export function persistentState<S extends object>(defaults: S, options?: Persist
     }
     return active;
   };
+  const endActive = async (): Promise<void> => {
+    const session = current('end');
+    active = undefined;
+    try {
+      await session.flush();
+    } finally {
+      session.end();
+    }
+  };
   return {
     async begin(context) {
+      // The previous invocation never ended (a framework skipped the step): save its changes now.
+      if (active !== undefined) await endActive();
       const session = await start(context ?? {});
       await session.begin(context ?? {});
       active = session;
       return state!;
     },
-    async end() {
-      const session = current('end');
-      active = undefined;
-      try {
-        await session.flush();
-      } finally {
-        session.end();
-      }
-    },
+    end: endActive,
     async fail(error) {
       const session = active;
       // The invocation failed before it began (the row could not be read): nothing to save.
@@ -102,7 +105,9 @@ export function persistentState<S extends object>(defaults: S, options?: Persist
  * settles, whether the function returns or throws, exactly as with `@Persistent()` fields.
  *
  * `state` is the same object in every invocation of an execution environment; it is sealed, so
- * assigning a key that is not in `defaults` throws instead of being silently lost.
+ * assigning a key that is not in `defaults` throws instead of being silently lost. Declare the
+ * context parameter as `Context` from `@types/aws-lambda` if you like: the returned handler then
+ * takes that type.
  *
  * @example
  * ```ts
@@ -118,20 +123,25 @@ export function persistentState<S extends object>(defaults: S, options?: Persist
  * );
  * ```
  */
-export function withPersistence<S extends object, TEvent = unknown, TResult = unknown>(
+export function withPersistence<S extends object, TEvent = unknown, TResult = unknown, TContext extends LambdaContext = LambdaContext>(
   defaults: S,
-  handler: (event: TEvent, context: LambdaContext, state: S) => Promise<TResult>,
+  handler: (event: TEvent, context: TContext, state: S) => Promise<TResult>,
   options?: PersistenceOptions,
-): BoundHandler<TEvent, TResult> {
+): (event: TEvent, context: TContext) => Promise<TResult> {
   if (typeof handler !== 'function') {
     throw new ConfigurationError('handler', 'withPersistence(defaults, handler) takes the handler function second.');
   }
-  checkDefaults(defaults);
-  let state: S | undefined;
-  const start = sessionStarter(options, () => stateView(defaults, (created) => (state = created)));
-  return async function persistentHandler(event: TEvent, context: LambdaContext): Promise<TResult> {
-    const session = await start(context ?? {});
-    return session.run(context ?? {}, () => handler(event, context ?? {}, state!));
+  const lifecycle = persistentState(defaults, options);
+  return async function persistentHandler(event: TEvent, context: TContext): Promise<TResult> {
+    const state = await lifecycle.begin(context);
+    let result: TResult;
+    try {
+      result = await handler(event, context, state);
+    } catch (error) {
+      throw await lifecycle.fail(error);
+    }
+    await lifecycle.end();
+    return result;
   };
 }
 
