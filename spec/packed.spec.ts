@@ -264,3 +264,64 @@ describe('packed package: the other styles', () => {
     expect(second).toEqual({ runs: 2, token: 'token-of-run-1', keys: ['fromMap', 'runs', 'token'] });
   });
 });
+
+/**
+ * Powertools Logger's class method decorator on `handler`, applied as TypeScript's legacy decorators
+ * compile it (plain JavaScript here), with the packed library.
+ */
+const POWERTOOLS_CJS = `'use strict';
+const { Logger } = require('@aws-lambda-powertools/logger');
+const { Persistent, PersistentHandler } = require('${PACKAGE}');
+const logger = new Logger({ serviceName: 'packed' });
+class Counter extends PersistentHandler {
+  count = 0;
+  async handler(event, context) {
+    this.count += 1;
+    logger.info('counted', { count: this.count });
+    return { count: this.count };
+  }
+}
+Persistent()(Counter.prototype, 'count');
+const descriptor = Object.getOwnPropertyDescriptor(Counter.prototype, 'handler');
+Object.defineProperty(Counter.prototype, 'handler', logger.injectLambdaContext()(Counter.prototype, 'handler', descriptor) ?? descriptor);
+const handler = Counter.bind({ tableName: process.env.TABLE_NAME, tableKey: process.env.TABLE_KEY });
+const context = {
+  functionName: 'packed-powertools', functionVersion: '$LATEST', memoryLimitInMB: '128', awsRequestId: 'req-1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:packed-powertools',
+  getRemainingTimeInMillis: () => 30000,
+};
+handler({}, context).then((result) => console.log(JSON.stringify(result)), (error) => { console.error(error); process.exitCode = 1; });
+`;
+
+describe('packed package: Powertools and the command line', () => {
+  it('a handler with Powertools Logger injectLambdaContext on handler counts across two processes and logs with context', async () => {
+    const tableKey = uniqueKey('packed-powertools');
+    const env = { ...countEnv(tableKey), POWERTOOLS_LOG_LEVEL: 'INFO' };
+    const first = await runInConsumer('powertools.cjs', env, { source: POWERTOOLS_CJS });
+    expect(resultOf(first)).toEqual({ count: 1 });
+    const log = JSON.parse(first.stdout.trim().split('\n').find((line) => line.includes('"counted"')) ?? '{}') as Record<string, unknown>;
+    expect(log).toMatchObject({ message: 'counted', count: 1, function_name: 'packed-powertools', function_request_id: 'req-1' });
+    expect(resultOf(await runInConsumer('powertools.cjs', env))).toEqual({ count: 2 });
+  });
+
+  it('npx aws-lambda-persistence policy and inspect, from the installed bin', async () => {
+    const bin = 'node_modules/.bin/aws-lambda-persistence';
+    const policy = await runInConsumer(bin, {}, { args: ['policy', '--function', 'my-function', '--no-create'] });
+    expect(policy.code).toBe(0);
+    const document = JSON.parse(policy.stdout) as { Statement: { Action: string[]; Condition?: unknown }[] };
+    expect(document.Statement).toHaveLength(1);
+    expect(JSON.stringify(document.Statement[0]!.Condition)).toContain('my-function#part#*');
+
+    const tableKey = uniqueKey('packed-inspect');
+    resultOf(await runInConsumer('count.cjs', countEnv(tableKey), { source: COUNTER_CJS }));
+    const inspect = await runInConsumer(bin, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }, {
+      args: ['inspect', '--function', tableKey, '--table', TABLE_NAME, '--endpoint', dynamo.endpoint],
+    });
+    expect(inspect.code).toBe(0);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ key: tableKey, format: 1, fields: { count: 1 } });
+
+    const wrong = await runInConsumer(bin, {}, { args: ['inspect'] });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/--function/);
+  });
+});
