@@ -138,4 +138,13 @@ describe('AccessDenied', () => {
     });
     expect(JSON.parse(denied.message.slice(denied.message.indexOf('{')))).toEqual(denied.policy);
   });
+
+  it("names the function's own partition (AWS China, GovCloud) in the policy", async () => {
+    await Note.bind({ client: recordingClient(dynamo.endpoint), tableName: 'Existing', tableKey: 'seed' })('x', lambdaContext());
+    const client = recordingClient(dynamo.endpoint);
+    injectFault(client, 'GetItem', { error: () => serviceError('AccessDeniedException', 'not authorized') });
+    const context = { ...lambdaContext('cn-fn'), invokedFunctionArn: 'arn:aws-cn:lambda:cn-north-1:123456789012:function:cn-fn' };
+    const failure = (await Note.bind({ client, tableName: 'Existing', tableKey: 'cn-fn' })('x', context).catch((error: unknown) => error)) as AccessDeniedError;
+    expect(JSON.stringify(failure.policy)).toContain('"arn:aws-cn:dynamodb:cn-north-1:123456789012:table/Existing"');
+  });
 });

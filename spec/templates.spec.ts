@@ -62,7 +62,7 @@ describe.each(EXAMPLES_AND_COMMANDS)('Example examples/$file', ({ file, argv, ta
     ...Object.fromEntries(Object.entries(template.Parameters).map(([name, parameter]) => [name, parameter.Default])),
     'AWS::Region': REGION,
     'AWS::AccountId': ACCOUNT,
-    'AWS::Partition': 'aws',
+    'AWS::Partition': 'aws-cn',
   };
 
   it(`is exactly what \`aws-lambda-persistence ${argv.join(' ')}\` prints (regenerate it with that command)`, async () => {
@@ -76,13 +76,14 @@ describe.each(EXAMPLES_AND_COMMANDS)('Example examples/$file', ({ file, argv, ta
     expect(policies).toHaveLength(1);
     const policy = resolve(policies[0], parameters);
     expect(policy).toEqual(
-      policyFor({ tableName: 'AWSLambdaPersistence', tableKey: 'counter', createTable: !tableInTemplate, region: REGION, account: ACCOUNT }),
+      policyFor({ tableName: 'AWSLambdaPersistence', tableKey: 'counter', createTable: !tableInTemplate, region: REGION, account: ACCOUNT, partition: 'aws-cn' }),
     );
     const statements = (policy as { Statement: { Action: string[]; Resource: string; Condition?: object }[] }).Statement;
     expect(statements[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['counter', 'counter#part#*'] } });
     for (const statement of statements) {
       expect(statement.Action.filter((action) => action.includes('*'))).toEqual([]);
-      expect(statement.Resource).toBe(`arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/AWSLambdaPersistence`);
+      // The stack's partition: a template deployed in AWS China or GovCloud names its own.
+      expect(statement.Resource).toBe(`arn:aws-cn:dynamodb:${REGION}:${ACCOUNT}:table/AWSLambdaPersistence`);
     }
   });
 
@@ -124,6 +125,7 @@ describe('Example examples/cdk/stack.ts', () => {
       readonly stackName = 'CounterStack';
       readonly region = REGION;
       readonly account = ACCOUNT;
+      readonly partition = 'aws-cn';
     }
     jest.doMock('aws-cdk-lib', () => ({ App: class {}, RemovalPolicy: { RETAIN: 'retain' }, Stack }), { virtual: true });
     jest.doMock('aws-cdk-lib/aws-dynamodb', () => ({
@@ -157,7 +159,14 @@ describe('Example examples/cdk/stack.ts', () => {
     const fn = recorded.functions[0] as { functionName: string; environment: Record<string, string> };
     expect(fn.functionName).toBe('CounterStack-counter');
     expect(fn.environment).toEqual({ PERSISTENCE_TABLE_NAME: 'CounterStack-State', PERSISTENCE_CREATE_TABLE: 'false' });
-    const expected = policyFor({ tableName: 'CounterStack-State', tableKey: 'CounterStack-counter', createTable: false, region: REGION, account: ACCOUNT });
+    const expected = policyFor({
+      tableName: 'CounterStack-State',
+      tableKey: 'CounterStack-counter',
+      createTable: false,
+      region: REGION,
+      account: ACCOUNT,
+      partition: 'aws-cn',
+    });
     expect(recorded.documents).toEqual([expected]);
     expect(recorded.attached).toEqual([expected]);
   });

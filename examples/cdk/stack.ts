@@ -49,6 +49,7 @@ export class CounterStack extends Stack {
             createTable: false,
             region: this.region,
             account: this.account,
+            partition: this.partition,
           }),
         ),
       }),

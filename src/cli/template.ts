@@ -48,6 +48,7 @@ export function buildTemplate(options: TemplateOptions): object {
       createTable: !options.tableInTemplate,
       region: '${AWS::Region}',
       account: '${AWS::AccountId}',
+      partition: '${AWS::Partition}',
     }),
   );
   const environment = {

@@ -15,6 +15,8 @@ export interface PolicyTarget {
   readonly region?: string;
   /** AWS account id, `*` when unknown. */
   readonly account?: string;
+  /** AWS partition: `aws-cn` in China, `aws-us-gov` in GovCloud. @default 'aws' */
+  readonly partition?: string;
 }
 
 /** The item-level actions the library calls (DeleteItem: parts of a large state it replaced). */
@@ -33,7 +35,7 @@ export const TABLE_ACTIONS = ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 
  * ```
  */
 export function policyFor(target: PolicyTarget): object {
-  const arn = `arn:aws:dynamodb:${target.region ?? '*'}:${target.account ?? '*'}:table/${target.tableName}`;
+  const arn = `arn:${target.partition ?? 'aws'}:dynamodb:${target.region ?? '*'}:${target.account ?? '*'}:table/${target.tableName}`;
   const statements: object[] = [
     {
       Sid: 'ReadWriteOwnRow',
@@ -51,8 +53,8 @@ export function policyFor(target: PolicyTarget): object {
   return { Version: '2012-10-17', Statement: statements };
 }
 
-/** Region and account from an invoked function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`). */
-export function arnParts(invokedFunctionArn: string | undefined): { region?: string; account?: string } {
+/** Partition, region and account from an invoked function ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`). */
+export function arnParts(invokedFunctionArn: string | undefined): { partition?: string; region?: string; account?: string } {
   const parts = invokedFunctionArn?.split(':') ?? [];
-  return parts.length >= 5 && parts[0] === 'arn' ? { region: parts[3], account: parts[4] } : {};
+  return parts.length >= 5 && parts[0] === 'arn' ? { partition: parts[1], region: parts[3], account: parts[4] } : {};
 }
