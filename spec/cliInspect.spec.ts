@@ -92,6 +92,20 @@ describe('CLI: inspect', () => {
     expect(missingTable.stderr).toContain(`There is no table "NoSuchTable" at ${dynamo.endpoint}`);
   });
 
+  it('names --value-field, --key-field or --endpoint when one of them is wrong, instead of printing an empty state', async () => {
+    const key = uniqueKey('inspect-options');
+    await Typed.bind({ client: recordingClient(dynamo.endpoint), tableName: TABLE, tableKey: key })({}, lambdaContext());
+    const value = await inspect(key, '--value-field', 'state');
+    expect(value).toMatchObject({ code: 2, stdout: '' });
+    expect(value.stderr).toMatch(/^aws-lambda-persistence: Row ".*" has no attribute "state" .*--value-field/);
+    const keyField = await inspect(key, '--key-field', 'id');
+    expect(keyField).toMatchObject({ code: 1, stdout: '' });
+    expect(keyField.stderr).toMatch(/^aws-lambda-persistence: .*pass the table's key attribute with --key-field/);
+    const unreachable = await runCli(['inspect', '--function', key, '--endpoint', 'http://127.0.0.1:1']);
+    expect(unreachable).toMatchObject({ code: 1, stdout: '' });
+    expect(unreachable.stderr).toMatch(/^aws-lambda-persistence: Cannot reach DynamoDB .*check --endpoint/);
+  });
+
   it('shows a field this version cannot decode as "@error" and exits 1', async () => {
     const key = uniqueKey('future');
     const future = { M: { '@type': { S: 'Temporal.Instant' }, '@value': { S: 'x' } } };

@@ -1,9 +1,9 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runCli } from './support/cli';
 
 // The CLI as built by `npm pack` in the jest globalSetup, run from the repository so that it finds
@@ -110,5 +110,14 @@ describe('CLI: local (the built executable in a child process)', () => {
     expect(taken.stderr).toContain(`Port ${port} is in use`);
     stopLocal('test');
     expect((await running).code).toBe(0);
+  });
+
+  it('refuses a --path it cannot keep data in, before starting (dynalite would listen and never answer)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'alp-local-')), 'a-file');
+    writeFileSync(file, 'not a directory');
+    const result = await runCli(['local', '--port', '0', '--path', file]);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toMatch(/^aws-lambda-persistence: --path ".*a-file" cannot hold dynalite's data .*pass a directory you can write to/);
+    rmSync(dirname(file), { recursive: true, force: true });
   });
 });

@@ -36,10 +36,11 @@ describe('CLI: layer', () => {
     expect(paths.every((path) => path.startsWith('nodejs/node_modules/'))).toBe(true);
     expect(packagesIn(paths)).toEqual(['aws-lambda-persistence', 'class-transformer', 'reflect-metadata']);
     expect(paths.filter((path) => /@aws-sdk|dynalite|fflate|esbuild/.test(path))).toEqual([]);
-    // `files` patterns too: "docs/*.md" publishes the Markdown pages.
-    for (const file of ['package.json', 'README.md', 'dist/index.js', 'dist/cli.js', 'docs/cli.md', 'docs/limits.md']) {
+    for (const file of ['package.json', 'dist/index.js', 'dist/index.mjs', 'dist/middy.js']) {
       expect(paths).toContain(`nodejs/node_modules/aws-lambda-persistence/${file}`);
     }
+    // What a function never loads: source maps, declarations, docs, the command line itself.
+    expect(paths.filter((path) => /\.(map|d\.ts|md)$/.test(path) || /aws-lambda-persistence\/dist\/cli\./.test(path))).toEqual([]);
     // Only what the package publishes, not the checkout around it.
     expect(paths.filter((path) => /aws-lambda-persistence\/(src|spec|node_modules)\//.test(path))).toEqual([]);
   });
@@ -97,6 +98,14 @@ const context = { functionName: 'layer-counter', invokedFunctionArn: 'arn:aws:la
     expect(report.library).toBe(join(layerModules, 'aws-lambda-persistence/dist/index.js'));
     expect(report.classTransformer.startsWith(join(layerModules, 'class-transformer/'))).toBe(true);
     expect(report.sdk.startsWith(runtimeModules)).toBe(true);
+  });
+
+  it('names --out when it is a directory or in a missing folder, before building anything', async () => {
+    for (const out of [work, join(work, 'missing-folder/layer.zip')]) {
+      const result = await run(process.execPath, [cli, 'layer', '--out', out], { cwd: work }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+      expect(result).toMatchObject({ code: 2, stdout: '' });
+      expect(result.stderr).toMatch(/^aws-lambda-persistence: --out ".*" (is a directory|is in .*, which does not exist): pass the path of the zip/);
+    }
   });
 
   it('gives the same bytes for the same package, so deployments see no change', async () => {

@@ -93,7 +93,8 @@ describe.each(EXAMPLES_AND_COMMANDS)('Example examples/$file', ({ file, argv, ta
     const environment = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     // No PERSISTENCE_TABLE_KEY: the row key is the function's name, which the policy names.
     expect(Object.keys(environment).sort()).toEqual(tableInTemplate ? ['PERSISTENCE_CREATE_TABLE', 'PERSISTENCE_TABLE_NAME'] : ['PERSISTENCE_TABLE_NAME']);
-    expect(environment.PERSISTENCE_TABLE_NAME).toEqual({ Ref: 'TableName' });
+    // The table resource when the template makes it (so it exists before the function), else the parameter.
+    expect(environment.PERSISTENCE_TABLE_NAME).toEqual({ Ref: tableInTemplate ? 'StateTable' : 'TableName' });
     if (tableInTemplate) {
       expect(environment.PERSISTENCE_CREATE_TABLE).toBe('false');
       expect(template.Resources.StateTable).toMatchObject({ Type: 'AWS::DynamoDB::Table', Properties: { TableName: { Ref: 'TableName' } } });
@@ -143,7 +144,7 @@ describe('Example examples/cdk/stack.ts', () => {
         }
       },
     }), { virtual: true });
-    jest.doMock('aws-cdk-lib/aws-lambda', () => ({ Runtime: { NODEJS_20_X: 'nodejs20.x' } }), { virtual: true });
+    jest.doMock('aws-cdk-lib/aws-lambda', () => ({ Runtime: { NODEJS_22_X: 'nodejs22.x' } }), { virtual: true });
     jest.doMock('aws-cdk-lib/aws-lambda-nodejs', () => ({
       NodejsFunction: class {
         readonly role = { attachInlinePolicy: (policy: unknown) => policy };

@@ -29,7 +29,7 @@ export class CounterStack extends Stack {
       functionName,
       entry: join(__dirname, '../counter.ts'),
       handler: 'handler',
-      runtime: Runtime.NODEJS_20_X,
+      runtime: Runtime.NODEJS_22_X,
       environment: {
         PERSISTENCE_TABLE_NAME: table.tableName,
         // The stack made the table: the role needs no CreateTable.

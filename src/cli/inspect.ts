@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { ConfigurationError, FORMAT_VERSION } from '../index';
+import { ConfigurationError, FORMAT_VERSION, PersistenceError } from '../index';
 import { attributeSize, decodeValue, DecodeProblem } from '../persistence/codec';
-import { ENVIRONMENT, resolveOptions, type DynamoDBSender } from '../persistence/options';
+import { DEFAULTS, ENVIRONMENT, resolveOptions, type DynamoDBSender } from '../persistence/options';
 import { DynamoDBRowStore } from '../persistence/RowStore';
 import type { Command } from './command';
 import { stringOption } from './command';
@@ -62,6 +62,13 @@ export async function inspectRow(
   let first = items.length - 1;
   while (items[first]![options.keyFieldName]?.S !== settings.tableKey) first -= 1;
   const rowItem = items[first]!;
+  if (rowItem[options.valueFieldName] === undefined && rowItem.packed === undefined && rowItem.parts === undefined) {
+    throw new ConfigurationError(
+      '--value-field',
+      `Row "${settings.tableKey}" has no attribute "${options.valueFieldName}" (it has ${Object.keys(rowItem).join(', ')}): ` +
+        'pass the attribute that holds the state with --value-field.',
+    );
+  }
   const read = items.slice(first);
   const fields: Record<string, unknown> = {};
   for (const [name, attribute] of Object.entries(row.fields)) {
@@ -118,6 +125,13 @@ function awsSetupHint(error: unknown): string | undefined {
     return 'No AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.';
   }
   if (message === 'Region is missing') return 'No AWS region: pass --region or set AWS_REGION.';
+  if (name === 'ValidationException' && /key element does not match the schema/i.test(message ?? '')) {
+    return "The table's partition key is not the --key-field given (default: key): pass the table's key attribute with --key-field.";
+  }
+  const code = (error as { code?: string } | undefined)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || /ECONNREFUSED|ENOTFOUND/.test(message ?? '')) {
+    return `Cannot reach DynamoDB (${message}): check --endpoint (is \`aws-lambda-persistence local\` running?) or --region.`;
+  }
   return undefined;
 }
 
@@ -141,7 +155,7 @@ export const inspectCommand: Command = {
     'AWS_PROFILE, AWS_ENDPOINT_URL_DYNAMODB).',
   options: {
     function: { type: 'string', placeholder: 'name', description: "The function's name (its row key); required" },
-    table: { type: 'string', placeholder: 'name', description: 'The table (default: AWSLambdaPersistence)' },
+    table: { type: 'string', placeholder: 'name', description: `The table (default: ${ENVIRONMENT.tableName}, else ${DEFAULTS.tableName})` },
     endpoint: { type: 'string', placeholder: 'url', description: 'A DynamoDB endpoint, e.g. http://127.0.0.1:4567 from `local`' },
     region: { type: 'string', placeholder: 'region', description: 'The AWS region (default: from the AWS environment)' },
     'key-field': { type: 'string', placeholder: 'name', description: 'The partition key attribute (default: key)' },
@@ -167,22 +181,16 @@ export const inspectCommand: Command = {
       report = await inspectRow(client, { tableName, tableKey, ...(keyFieldName && { keyFieldName }), ...(valueFieldName && { valueFieldName }) });
     } catch (error) {
       const hint = awsSetupHint(error);
-      if (hint === undefined) throw error;
-      io.stderr(`${hint}\n`);
-      return 1;
+      throw hint === undefined ? error : new PersistenceError(hint, { cause: error });
     } finally {
       client.destroy();
     }
-    if (report === 'table-missing') {
-      io.stderr(`There is no ${where}. Check --table, and --region or --endpoint.\n`);
-      return 1;
-    }
+    if (report === 'table-missing') throw new PersistenceError(`There is no ${where}. Check --table, and --region or --endpoint.`);
     if (report === null) {
-      io.stderr(
+      throw new PersistenceError(
         `No state stored for "${tableKey}" in ${where}: the function has not written yet, or its row key is ` +
-          'not its name (PERSISTENCE_TABLE_KEY).\n',
+          'not its name (PERSISTENCE_TABLE_KEY).',
       );
-      return 1;
     }
     io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     const broken = Object.keys(report.fields).filter((name) => (report.fields[name] as { '@error'?: string } | null)?.['@error']);

@@ -1,7 +1,7 @@
 import { zipSync, type Zippable } from 'fflate';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { PersistenceError } from '../index';
+import { ConfigurationError, PersistenceError } from '../index';
 import type { Command } from './command';
 import { stringOption } from './command';
 import { packageRoot, type PackageJson } from './packageRoot';
@@ -15,6 +15,10 @@ const RUNTIME_PEERS = ['reflect-metadata'];
 const IN_RUNTIME = /^@aws-sdk\//;
 // Files npm publishes whatever `files` says.
 const ALWAYS_PUBLISHED = /^(package\.json|(readme|license|licence)(\..*)?)$/i;
+// What a function never loads from a layer: source maps, type declarations, documentation, and
+// this package's own command line. Left out, the layer is about half the size.
+const NOT_RUN = /(\.map|\.d\.ts|\.d\.mts|\.d\.cts|\.md|\.markdown)$/i;
+const OWN_CLI = /^dist\/cli\./;
 // A fixed time for every entry: the same package gives the same zip, so a deployment tool that
 // compares hashes publishes a new layer version only when something changed.
 const ENTRY_TIME = new Date(1980, 0, 2);
@@ -59,7 +63,9 @@ export function layerContents(root: string): LayerContents {
     const found = readManifest(directory);
     packages.push({ name, version: found.version, at });
     for (const file of own ? publishedFiles(directory, found) : packageFiles(directory)) {
-      files.set(`${at}/${relative(directory, file).split('\\').join('/')}`, file);
+      const path = relative(directory, file).split('\\').join('/');
+      if (NOT_RUN.test(path) || (own && OWN_CLI.test(path))) continue;
+      files.set(`${at}/${path}`, file);
     }
     const optional = new Set(Object.keys(found.optionalDependencies ?? {}));
     const wanted = [...Object.keys(found.dependencies ?? {}), ...optional, ...(own ? RUNTIME_PEERS : [])];
@@ -147,6 +153,20 @@ function filesBelow(path: string): string[] {
   return readdirSync(path).flatMap((name) => filesBelow(join(path, name)));
 }
 
+/** `--out`, checked before the zip is built: an existing directory or a path in a missing folder. */
+function writableFile(out: string): string {
+  const problem =
+    existsSync(out) && statSync(out).isDirectory()
+      ? 'is a directory'
+      : !existsSync(dirname(out))
+        ? `is in ${dirname(out)}, which does not exist`
+        : undefined;
+  if (problem !== undefined) {
+    throw new ConfigurationError('--out', `--out ${JSON.stringify(out)} ${problem}: pass the path of the zip to write, e.g. --out layer.zip.`);
+  }
+  return out;
+}
+
 /**
  * `layer`: writes the Lambda layer zip.
  *
@@ -161,14 +181,15 @@ export const layerCommand: Command = {
   details:
     'Writes a zip with nodejs/node_modules/aws-lambda-persistence (the installed package) and its runtime ' +
     'dependencies (class-transformer, and reflect-metadata when installed), without the AWS SDK that the ' +
-    'Lambda runtime provides. Publish it with `aws lambda publish-layer-version`; functions that use it ' +
+    'Lambda runtime provides, and without what a function never loads (source maps, type declarations, ' +
+    'documentation, this command line). Publish it with `aws lambda publish-layer-version`; functions that use it ' +
     "leave aws-lambda-persistence out of their bundle (esbuild's --external).",
   options: {
     out: { type: 'string', placeholder: 'file', description: 'The zip to write (default: aws-lambda-persistence-layer.zip)' },
   },
   example: 'aws-lambda-persistence layer --out layer.zip',
   async run(options, io) {
-    const out = resolve(io.cwd ?? process.cwd(), stringOption(options, 'out') ?? 'aws-lambda-persistence-layer.zip');
+    const out = writableFile(resolve(io.cwd ?? process.cwd(), stringOption(options, 'out') ?? 'aws-lambda-persistence-layer.zip'));
     const contents = layerContents(packageRoot(__dirname).root);
     const zip = layerZip(contents);
     writeFileSync(out, zip);

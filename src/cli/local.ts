@@ -1,7 +1,8 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { ConfigurationError } from '../index';
+import { ConfigurationError, PersistenceError } from '../index';
 import type { CliIo, Command } from './command';
 import { stringOption } from './command';
 
@@ -49,6 +50,25 @@ function processStopSignal(): Promise<string> {
 }
 
 /**
+ * `--path`, created if missing and checked writable before dynalite opens it: given a path it
+ * cannot use, dynalite still listens but never answers (and ignores SIGTERM).
+ */
+function writableDirectory(directory: string): string {
+  try {
+    mkdirSync(directory, { recursive: true });
+    if (!statSync(directory).isDirectory()) throw new Error('not a directory');
+    accessSync(directory, constants.W_OK);
+  } catch (error) {
+    throw new ConfigurationError(
+      '--path',
+      `--path ${JSON.stringify(directory)} cannot hold dynalite's data (${(error as Error).message}): ` +
+        'pass a directory you can write to, e.g. --path .dynalite, or leave --path out to keep the data in memory.',
+    );
+  }
+  return directory;
+}
+
+/**
  * `local`: runs dynalite, a DynamoDB implementation in Node.js, in the foreground until SIGINT or
  * SIGTERM, in memory or persisted to `--path`.
  *
@@ -74,10 +94,9 @@ export const localCommand: Command = {
     const path = stringOption(options, 'path');
     const dynalite = loadDynalite();
     if (dynalite === undefined) {
-      io.stderr('`local` runs dynalite, which is not installed. Install it with: npm install --save-dev dynalite\n');
-      return 1;
+      throw new PersistenceError('`local` runs dynalite, which is not installed. Install it with: npm install --save-dev dynalite');
     }
-    const directory = path === undefined ? undefined : resolve(io.cwd ?? process.cwd(), path);
+    const directory = path === undefined ? undefined : writableDirectory(resolve(io.cwd ?? process.cwd(), path));
     const server = dynalite(directory === undefined ? {} : { path: directory });
     try {
       await new Promise<void>((listening, failed) => {
@@ -86,8 +105,7 @@ export const localCommand: Command = {
       });
     } catch (error) {
       if ((error as { code?: string }).code === 'EADDRINUSE') {
-        io.stderr(`Port ${port} is in use. Pick another with --port, or --port 0 for any free one.\n`);
-        return 1;
+        throw new PersistenceError(`Port ${port} is in use. Pick another with --port, or --port 0 for any free one.`);
       }
       throw error;
     }

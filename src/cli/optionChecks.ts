@@ -3,14 +3,12 @@
  * `option` is the command-line flag and whose message says what to pass instead.
  */
 import { ConfigurationError } from '../index';
-import { DEFAULTS, resolveOptions } from '../persistence/options';
+import { DEFAULTS, TABLE_NAME } from '../persistence/options';
 
 /** `--table`, or the default table name; validated by the same rule `bind()` applies. */
 export function tableOption(value: string | undefined): string {
   if (value === undefined) return DEFAULTS.tableName;
-  try {
-    resolveOptions({ tableName: value }, {});
-  } catch {
+  if (!TABLE_NAME.test(value)) {
     throw new ConfigurationError(
       '--table',
       `--table ${JSON.stringify(value)} is not a DynamoDB table name: use 3-255 letters, digits, '_', '-' or '.'.`,
@@ -20,23 +18,25 @@ export function tableOption(value: string | undefined): string {
 }
 
 /**
- * `--function` when it becomes a `dynamodb:LeadingKeys` value. `*` and `?` are refused: IAM reads
- * them as wildcards, which would open other functions' rows to this role.
+ * `--function` when it becomes a `dynamodb:LeadingKeys` value. Refused: `*` and `?`, which IAM
+ * reads as wildcards, `${`, which starts an IAM policy variable, and `#`, which would reach
+ * another row's part items (`<key>#part#...`) — each would open other rows to this role.
  */
 export function rowKeyOption(value: string | undefined, command: string): string | undefined {
   if (value === undefined) return undefined;
-  if (value === '' || /[*?]/.test(value)) {
+  if (value === '' || /[*?#]|\$\{/.test(value)) {
     throw new ConfigurationError(
       '--function',
       `--function ${JSON.stringify(value)} cannot confine the policy to one row: pass the function's name ` +
-        `(its row key), without the IAM wildcards * and ?, e.g. \`aws-lambda-persistence ${command} --function my-function\`.`,
+        `(its row key), without the IAM wildcards * and ?, a policy variable \${...} or #, e.g. ` +
+        `\`aws-lambda-persistence ${command} --function my-function\`.`,
     );
   }
   return value;
 }
 
-// Lambda function names: 1-64 letters, digits, '-' and '_'.
-const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Lambda function names: 1-64 letters, digits, '-' and '_'. */
+export const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** `--function` when it names a function to create: Lambda's naming rule. */
 export function functionNameOption(value: string | undefined, fallback: string): string {

@@ -1,8 +1,8 @@
 import { policyFor } from '../index';
-import { DEFAULTS, ENVIRONMENT } from '../persistence/options';
+import { DEFAULTS, ENVIRONMENT, TABLE_NAME } from '../persistence/options';
 import type { Command } from './command';
 import { stringOption } from './command';
-import { functionNameOption, tableOption } from './optionChecks';
+import { FUNCTION_NAME, functionNameOption, tableOption } from './optionChecks';
 
 /** What the template is for. */
 export interface TemplateOptions {
@@ -17,7 +17,8 @@ export interface TemplateOptions {
 }
 
 const DEFAULT_FUNCTION_NAME = 'my-function';
-const RUNTIME = 'nodejs20.x';
+// Node.js 20 reached its end of life in April 2026.
+const RUNTIME = 'nodejs22.x';
 // Inline code CloudFormation can deploy as is; it says what to do instead of failing obscurely.
 const PLACEHOLDER_CODE = [
   '// Placeholder: replace the Code of this function with your bundled handler (docs/cli.md, "template").',
@@ -53,7 +54,8 @@ export function buildTemplate(options: TemplateOptions): object {
   );
   const environment = {
     Variables: {
-      [ENVIRONMENT.tableName]: { Ref: 'TableName' },
+      // With the table in the template, a Ref to it: CloudFormation then creates the table first.
+      [ENVIRONMENT.tableName]: { Ref: options.tableInTemplate ? 'StateTable' : 'TableName' },
       ...(options.tableInTemplate && { [ENVIRONMENT.createTable]: 'false' }),
     },
   };
@@ -125,13 +127,13 @@ export function buildTemplate(options: TemplateOptions): object {
       FunctionName: {
         Type: 'String',
         Default: options.functionName,
-        AllowedPattern: '[A-Za-z0-9_-]{1,64}',
+        AllowedPattern: FUNCTION_NAME.source.slice(1, -1),
         Description: "The function's name, which is also its row key: the role may only use that row.",
       },
       TableName: {
         Type: 'String',
         Default: options.tableName,
-        AllowedPattern: '[A-Za-z0-9_.-]{3,255}',
+        AllowedPattern: TABLE_NAME.source.slice(1, -1),
         Description: options.tableInTemplate
           ? 'The table this stack creates for the state.'
           : 'The table holding the state; the function creates it on first use if it is missing.',

@@ -231,7 +231,8 @@ const KNOWN_OPTIONS = new Set<string>([
 ]);
 
 // DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+/** DynamoDB's rule for table names; the CLI's templates use its source as an AllowedPattern. */
+export const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 
 /**
  * Applies environment overrides and defaults to `options` and validates the result. Called once by
