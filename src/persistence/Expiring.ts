@@ -30,7 +30,8 @@ export function durationMs(ttl: Duration, option = 'ttl'): number {
  * A value that is only good for a while: it reads back until its expiry and is absent after. The
  * expiry is stored beside the value (tagged `Expiring`, see docs/storage-format.md), so it holds
  * across cold starts and environments. Hold one in a persistent field, a `withPersistence` state
- * or a {@link PersistentMap}; its changes are saved like any in-place change.
+ * or a {@link PersistentMap}; its changes are saved like any in-place change (at the end of the
+ * invocation; in a map by `flush()`, or use `PersistentMap.remember`, which saves at once).
  *
  * The expiry is checked when the value is read, against this machine's clock; the row itself
  * never expires (DynamoDB TTL would delete the whole row).
