@@ -33,6 +33,22 @@ describe('sameValue (the fast change check)', () => {
     expect(sameValue(value, copy)).toBe(false);
   });
 
+  it("does not look for symbol keys below the field's own object; the encoder refuses them there", () => {
+    const value: { inner: Record<string | symbol, unknown> } = { inner: { a: 1 } };
+    const copy = copyOf(value);
+    value.inner[Symbol('s')] = 1;
+    // Not noticed by the fast check (docs/limits.md): nothing storable changed.
+    expect(sameValue(value, copy)).toBe(true);
+    // Refused as soon as the field is encoded again, for an assignment or any other change.
+    let refused: unknown;
+    try {
+      encodeValue('f', value);
+    } catch (problem) {
+      refused = problem;
+    }
+    expect(refused).toMatchObject({ path: 'f.inner', problem: expect.stringMatching(/symbol-keyed/) });
+  });
+
   it('says unchanged only when the encoding is unchanged', () => {
     const values: unknown[] = [
       { b: 2, a: 1 },

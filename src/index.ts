@@ -26,6 +26,7 @@ export type { PersistentStateLifecycle } from './persistence/persistentState';
 export { Expiring } from './persistence/Expiring';
 export type { Duration } from './persistence/Expiring';
 export type { BillingOptions, DynamoDBSender, PersistenceOptions, RefreshPolicy } from './persistence/options';
+export type { DeadlineEvent, DeadlineSignal } from './persistence/Deadline';
 export { policyFor } from './persistence/iamPolicy';
 export type { PolicyTarget } from './persistence/iamPolicy';
 export { FORMAT_VERSION } from './persistence/codec';

@@ -6,10 +6,12 @@ import {
   GetItemCommand,
   PutItemCommand,
   type AttributeValue,
+  type PutItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { AccessDeniedError, CorruptRowError, DeadlineExceededError, TableNotFoundError, warnStartingFresh } from '../errors';
 import { attributeSize, FORMAT_VERSION } from './codec';
 import { arnParts, policyFor } from './iamPolicy';
+import type { DeadlineSignal } from './Deadline';
 import type { DynamoDBSender, ResolvedOptions } from './options';
 import { digestOf, packState, splitBytes, unpackState } from './packedState';
 import { randomUUID } from 'node:crypto';
@@ -39,16 +41,16 @@ export interface RowStore {
   readonly tableName: string;
   readonly tableKey: string;
   /** Reads the row with a strongly consistent GetItem. `null`: no row; `'table-missing'`: no table. */
-  get(signal?: AbortSignal): Promise<StoredRow | null | 'table-missing'>;
+  get(signal?: DeadlineSignal): Promise<StoredRow | null | 'table-missing'>;
   /** Writes the whole state if the stored revision still is `expectedRevision` (0: no revision yet). */
   put(
     fields: Readonly<Record<string, AttributeValue>>,
     expectedRevision: number,
     writeId: string,
-    signal?: AbortSignal,
+    signal?: DeadlineSignal,
   ): Promise<PutOutcome>;
   /** Creates the table (tolerating a concurrent creation) and waits until it is ACTIVE. */
-  createTable(signal?: AbortSignal): Promise<void>;
+  createTable(signal?: DeadlineSignal): Promise<void>;
   /** The error for a missing table that the library may not create. */
   missingTable(): TableNotFoundError;
   /** The size DynamoDB counts for the row without the state map's content: key, bookkeeping, names. */
@@ -129,7 +131,7 @@ export class DynamoDBRowStore implements RowStore {
     );
   }
 
-  async get(signal?: AbortSignal): Promise<StoredRow | null | 'table-missing'> {
+  async get(signal?: DeadlineSignal): Promise<StoredRow | null | 'table-missing'> {
     for (let attempt = 1; ; attempt++) {
       let item: Record<string, AttributeValue> | undefined;
       try {
@@ -154,33 +156,36 @@ export class DynamoDBRowStore implements RowStore {
     fields: Readonly<Record<string, AttributeValue>>,
     expectedRevision: number,
     writeId: string,
-    signal?: AbortSignal,
+    signal?: DeadlineSignal,
   ): Promise<PutOutcome> {
     const revision = expectedRevision + 1;
     const { state, parts } = this.layout(fields, writeId);
-    const item: Record<string, AttributeValue> = {
-      ...this.key,
-      ...state,
-      [REVISION]: { N: String(revision) },
-      [FORMAT]: { N: String(FORMAT_VERSION) },
-      [UPDATED_AT]: { S: new Date().toISOString() },
-      [WRITE_ID]: { S: writeId },
+    // Built by assignment: an object literal with two spreads and computed keys took ~6 µs here
+    // against ~1 µs (docs/performance.md).
+    const item: Record<string, AttributeValue> = Object.assign({}, this.key, state);
+    item[REVISION] = { N: String(revision) };
+    item[FORMAT] = { N: String(FORMAT_VERSION) };
+    item[UPDATED_AT] = { S: new Date().toISOString() };
+    item[WRITE_ID] = { S: writeId };
+    const input: PutItemCommandInput = {
+      TableName: this.tableName,
+      Item: item,
+      ConditionExpression: expectedRevision === 0 ? 'attribute_not_exists(#revision)' : '#revision = :expected',
+      ExpressionAttributeNames: { '#revision': REVISION },
+      // DynamoDB returns the current item with the failure, which saves a GetItem on a conflict.
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     };
-    const condition =
-      expectedRevision === 0
-        ? { ConditionExpression: 'attribute_not_exists(#revision)' }
-        : { ConditionExpression: '#revision = :expected', ExpressionAttributeValues: { ':expected': { N: String(expectedRevision) } } };
+    if (expectedRevision !== 0) input.ExpressionAttributeValues = { ':expected': { N: String(expectedRevision) } };
     let outcome: PutOutcome;
     try {
       // Parts first: the row points to them only once they are all stored, so a reader never
       // follows the row to a part that is not there yet.
-      await this.eachPart(parts, (part) => this.putItem({ ...part.key, [PART]: { B: part.bytes } }, signal));
-      await this.putItem(item, signal, {
-        ...condition,
-        ExpressionAttributeNames: { '#revision': REVISION },
-        // DynamoDB returns the current item with the failure, which saves a GetItem on a conflict.
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      });
+      if (parts.length > 0) {
+        await this.eachPart(parts, (part) =>
+          this.putItem({ TableName: this.tableName, Item: { ...part.key, [PART]: { B: part.bytes } } }, signal),
+        );
+      }
+      await this.putItem(input, signal);
       outcome = { status: 'written', revision };
     } catch (error) {
       if (isNamed(error, 'ConditionalCheckFailedException')) {
@@ -211,13 +216,13 @@ export class DynamoDBRowStore implements RowStore {
       const replaced = this.parts;
       this.parts = parts.length > 0 ? { id: writeId, count: parts.length } : undefined;
       if (replaced !== undefined) await this.deleteParts(this.partKeys(replaced));
-    } else {
+    } else if (parts.length > 0) {
       await this.deleteParts(parts.map((part) => part.key));
     }
     return outcome;
   }
 
-  async createTable(signal?: AbortSignal): Promise<void> {
+  async createTable(signal?: DeadlineSignal): Promise<void> {
     const { billing, keyFieldName } = this.options;
     try {
       await this.client.send(
@@ -276,7 +281,7 @@ export class DynamoDBRowStore implements RowStore {
   }
 
   /** Reads the parts `ref` names; 'parts-replaced' when one is gone (a newer write replaced them). */
-  private async readParts(ref: PartsRef, signal?: AbortSignal): Promise<Uint8Array | 'parts-replaced'> {
+  private async readParts(ref: PartsRef, signal?: DeadlineSignal): Promise<Uint8Array | 'parts-replaced'> {
     const slices = await this.eachPart(this.partKeys(ref), async (key) => (await this.getItem(key, signal))?.[PART]?.B);
     if (slices.some((slice) => slice === undefined)) return 'parts-replaced';
     const packed = Buffer.concat(slices as Uint8Array[]);
@@ -306,7 +311,7 @@ export class DynamoDBRowStore implements RowStore {
     return results;
   }
 
-  private async getItem(key: Record<string, AttributeValue>, signal?: AbortSignal): Promise<Record<string, AttributeValue> | undefined> {
+  private async getItem(key: Record<string, AttributeValue>, signal?: DeadlineSignal): Promise<Record<string, AttributeValue> | undefined> {
     try {
       const output = (await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }), {
         abortSignal: signal,
@@ -318,9 +323,9 @@ export class DynamoDBRowStore implements RowStore {
     }
   }
 
-  private async putItem(item: Record<string, AttributeValue>, signal: AbortSignal | undefined, extra: object = {}): Promise<void> {
+  private async putItem(input: PutItemCommandInput, signal: DeadlineSignal | undefined): Promise<void> {
     try {
-      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ...extra }), { abortSignal: signal });
+      await this.client.send(new PutItemCommand(input), { abortSignal: signal });
     } catch (error) {
       if (isNamed(error, 'ConditionalCheckFailedException') || isNamed(error, 'ResourceNotFoundException')) throw error;
       throw this.translate(error, 'dynamodb:PutItem', 'writing the row');
@@ -348,7 +353,7 @@ export class DynamoDBRowStore implements RowStore {
     return this.fixedSize;
   }
 
-  private async waitUntilActive(signal?: AbortSignal): Promise<void> {
+  private async waitUntilActive(signal?: DeadlineSignal): Promise<void> {
     const deadline = Date.now() + this.options.tableCreationTimeoutMs;
     for (let wait = FIRST_POLL_MS; ; wait = Math.min(wait * 2, MAX_POLL_MS)) {
       let status: string | undefined;
@@ -375,7 +380,7 @@ export class DynamoDBRowStore implements RowStore {
     }
   }
 
-  private async parse(item: Record<string, AttributeValue>, signal?: AbortSignal): Promise<StoredRow | 'parts-replaced'> {
+  private async parse(item: Record<string, AttributeValue>, signal?: DeadlineSignal): Promise<StoredRow | 'parts-replaced'> {
     try {
       return await this.parseStrictly(item, signal);
     } catch (error) {
@@ -387,7 +392,7 @@ export class DynamoDBRowStore implements RowStore {
     }
   }
 
-  private async parseStrictly(item: Record<string, AttributeValue>, signal?: AbortSignal): Promise<StoredRow | 'parts-replaced'> {
+  private async parseStrictly(item: Record<string, AttributeValue>, signal?: DeadlineSignal): Promise<StoredRow | 'parts-replaced'> {
     const format = item[FORMAT]?.N !== undefined ? Number(item[FORMAT].N) : FORMAT_VERSION;
     if (!(format >= 1 && format <= FORMAT_VERSION)) {
       throw new CorruptRowError(

@@ -1,5 +1,6 @@
 import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError } from '../errors';
 import { resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
+import { Deadline, NO_DEADLINE } from './Deadline';
 import { createDefaultClient, DynamoDBRowStore, type RowStore } from './RowStore';
 import { TrackedState } from './TrackedState';
 import { WriteQueue } from './WriteQueue';
@@ -50,9 +51,8 @@ export interface View {
  * every way of using the library. Created on the first invocation (or by `PersistentMap.open`).
  */
 export class Session {
-  /** Aborts requests at the invocation's deadline; undefined between invocations. One per invocation. */
-  private signal: AbortSignal | undefined;
-  private endDeadline: () => void = () => undefined;
+  /** Aborts requests at the invocation's deadline; none between invocations. One per invocation. */
+  private deadline: Deadline = NO_DEADLINE;
   /** When the row was last read or written, for the refresh policy. */
   private lastSync = Date.now();
   private readonly queue: WriteQueue;
@@ -66,7 +66,7 @@ export class Session {
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
       createTable: options.createTable,
-      signal: () => this.signal,
+      signal: () => this.deadline.requestSignal(),
     });
   }
 
@@ -94,7 +94,7 @@ export class Session {
     try {
       await session.read(true);
     } finally {
-      session.endDeadline();
+      session.end();
     }
     state.onChange = () => {
       // Started by a plain assignment, which cannot await: the invocation's final flush (or the
@@ -143,7 +143,8 @@ export class Session {
 
   /** Ends an invocation: disarms its deadline. */
   end(): void {
-    this.endDeadline();
+    this.deadline.end();
+    this.deadline = NO_DEADLINE;
   }
 
   /**
@@ -192,29 +193,14 @@ export class Session {
     await this.read(false);
   }
 
-  /**
-   * Arms the abort signal for this invocation's deadline. An AbortController with a timer cleared
-   * when the invocation ends measured ~6 µs here, against ~35 µs for AbortSignal.timeout().
-   */
+  /** Sets this invocation's deadline; its signal is armed by the first request. */
   private startDeadline(context: LambdaContext): void {
-    this.signal = undefined;
-    const deadline = deadlineOf(context, this.options.deadlineMarginMs);
-    if (deadline === undefined) return;
-    const controller = new AbortController();
-    const abort = () => controller.abort(new DOMException('the invocation deadline passed', 'TimeoutError'));
-    const left = deadline - Date.now();
-    if (left <= 0) abort();
-    const timer = left > 0 ? setTimeout(abort, left) : undefined;
-    timer?.unref();
-    this.signal = controller.signal;
-    this.endDeadline = () => {
-      clearTimeout(timer);
-      this.signal = undefined;
-    };
+    this.deadline.end();
+    this.deadline = new Deadline(deadlineOf(context, this.options.deadlineMarginMs));
   }
 
   private async read(coldStart: boolean): Promise<void> {
-    const signal = this.signal;
+    const signal = this.deadline.requestSignal();
     // A refresh must not read a row older than a write still in flight (one started by an
     // assignment nobody awaited): that write's outcome is known first.
     if (!coldStart) await this.queue.settled();

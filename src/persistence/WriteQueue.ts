@@ -5,6 +5,7 @@ import {
   WriteConflictError,
   type ErrorLocation,
 } from '../errors';
+import type { DeadlineSignal } from './Deadline';
 import { newWriteId, type RowStore, type StoredRow } from './RowStore';
 import type { TrackedState } from './TrackedState';
 
@@ -15,7 +16,7 @@ export interface WriteQueueSettings {
   /** Create the table when a write finds it missing. */
   readonly createTable: boolean;
   /** The abort signal for the next request (the invocation's deadline), or undefined for none. */
-  readonly signal: () => AbortSignal | undefined;
+  readonly signal: () => DeadlineSignal | undefined;
 }
 
 // Backoff after a conflict: a random wait in [0, BASE * 2^attempt), capped ("full jitter").

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors';
+import type { DeadlineSignal } from './Deadline';
 
 /**
  * Something that can send DynamoDB commands: a `DynamoDBClient` or a `DynamoDBDocumentClient`.
@@ -9,8 +10,11 @@ import { ConfigurationError } from '../errors';
  * ```
  */
 export interface DynamoDBSender {
-  /** Sends one SDK command (GetItem, PutItem, …); `abortSignal` is the invocation's deadline. */
-  send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  /**
+   * Sends one SDK command (GetItem, PutItem, …); `abortSignal` is the invocation's deadline, with
+   * the SDK's abort-signal interface ({@link DeadlineSignal}).
+   */
+  send(command: unknown, options?: { abortSignal?: DeadlineSignal }): Promise<unknown>;
 }
 
 /**
