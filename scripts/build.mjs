@@ -21,6 +21,7 @@ const library = join(root, 'src/index.ts');
 const ENTRIES = [
   { source: 'src/index.ts', name: 'index', esm: true },
   { source: 'src/middy/index.ts', name: 'middy', esm: true },
+  { source: 'src/class-transformer/index.ts', name: 'class-transformer', esm: true },
   { source: 'src/cli/main.ts', name: 'cli', esm: false, executable: true },
 ];
 
@@ -70,7 +71,9 @@ for (const entry of ENTRIES) {
     const names = Object.keys(load(outfile)).filter((name) => name !== '__esModule');
     writeFileSync(
       join(dist, `${entry.name}.mjs`),
-      `import entry from './${entry.name}.js';\nexport const { ${names.join(', ')} } = entry;\n`,
+      names.length === 0
+        ? `import './${entry.name}.js';\n` // imported for its effect only
+        : `import entry from './${entry.name}.js';\nexport const { ${names.join(', ')} } = entry;\n`,
     );
   }
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import * as ts from 'typescript';
 import { readItem, recordingClient, startDynalite, uniqueKey, type LocalDynamo } from './support/dynalite';
+import { NODEJS_FUNCTION_BUNDLE } from './support/bundling';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(ROOT, 'spec/fixtures/compile-modes');
@@ -129,15 +130,9 @@ async function compileWithEsbuild(mode: EsbuildMode): Promise<void> {
     entryPoints: ENTRIES.map((entry) => path.join(FIXTURES, `${entry}.ts`)),
     outdir: path.join(OUT, mode.id),
     outbase: ROOT,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    minify: true,
-    external: ['@aws-sdk/*'],
+    ...NODEJS_FUNCTION_BUNDLE,
     // Explicitly standard decorators, whatever tsconfig.json files lie around.
     tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
-    logLevel: 'silent',
   });
 }
 

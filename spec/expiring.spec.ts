@@ -1,3 +1,4 @@
+import '../src/class-transformer';
 import { ConfigurationError, Expiring, Persistent, PersistentHandler, PersistentMap, withPersistence } from '../src';
 import { lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from './support/dynalite';
 

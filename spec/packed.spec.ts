@@ -4,9 +4,10 @@
  * through `require` and through `import`, run in fresh Node processes (cold starts) against
  * dynalite, and the published entry points and types resolve.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { NODEJS_FUNCTION_BUNDLE } from './support/bundling';
 import { consumerDir, packedPackage, runInConsumer, type ConsumerRun } from './support/consumer';
 import { readItem, recordingClient, uniqueKey, useDynalite } from './support/dynalite';
 
@@ -262,6 +263,76 @@ describe('packed package: the other styles', () => {
     const second = resultOf(await runInConsumer('functional.cjs', env));
     // The token is still fresh after the cold start: its expiry was stored beside it.
     expect(second).toEqual({ runs: 2, token: 'token-of-run-1', keys: ['fromMap', 'runs', 'token'] });
+  });
+});
+
+/**
+ * A handler keeping an instance of its own class, bundled by esbuild from the installed package as
+ * CDK's NodejsFunction does: the side-effect import of ./class-transformer must survive the
+ * bundler's tree shaking (package.json `sideEffects`).
+ */
+const CLASSES_ESM = `import 'aws-lambda-persistence/class-transformer';
+import { Persistent, PersistentHandler } from '${PACKAGE}';
+class Visit {
+  at = new Date(0);
+  page = '';
+  describe() {
+    return this.page + ' at ' + this.at.toISOString();
+  }
+}
+class Visits extends PersistentHandler {
+  last = undefined;
+  async handler(event) {
+    const previous = this.last;
+    const visit = new Visit();
+    visit.at = new Date(event.at);
+    visit.page = event.page;
+    this.last = visit;
+    return { previous: previous === undefined ? null : { isVisit: previous instanceof Visit, text: previous.describe() } };
+  }
+}
+Persistent({ type: () => Visit })(Visits.prototype, 'last');
+const handler = Visits.bind({ tableName: process.env.TABLE_NAME, tableKey: process.env.TABLE_KEY });
+const event = JSON.parse(process.env.EVENT);
+handler(event, { functionName: 'packed-classes', getRemainingTimeInMillis: () => 30000 }).then(
+  (result) => console.log(JSON.stringify(result)),
+  (error) => { console.error(error); process.exitCode = 1; },
+);
+`;
+
+/** Bundles `source` (written to the consumer folder as `name`) the way CDK's NodejsFunction does; returns the bundle's name. */
+async function bundleInConsumer(name: string, source: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  const entry = path.join(consumerDir(), name);
+  writeFileSync(entry, source);
+  const outName = name.replace(/\.\w+$/, '.bundle.cjs');
+  await esbuild.build({
+    absWorkingDir: consumerDir(),
+    entryPoints: [entry],
+    outfile: path.join(consumerDir(), outName),
+    ...NODEJS_FUNCTION_BUNDLE,
+  });
+  return outName;
+}
+
+describe('packed package: class instances through ./class-transformer', () => {
+  it('an esbuild bundle importing it restores the instance in the next cold start', async () => {
+    const tableKey = uniqueKey('packed-classes');
+    const bundle = await bundleInConsumer('classes.mjs', CLASSES_ESM);
+    const first = resultOf(await runInConsumer(bundle, { ...countEnv(tableKey), EVENT: '{"at":1000,"page":"/a"}' }));
+    expect(first).toEqual({ previous: null });
+    const second = resultOf(await runInConsumer(bundle, { ...countEnv(tableKey), EVENT: '{"at":2000,"page":"/b"}' }));
+    expect(second).toEqual({ previous: { isVisit: true, text: '/a at 1970-01-01T00:00:01.000Z' } });
+  });
+
+  it('a bundle that does not import it carries no class-transformer code', async () => {
+    const bundle = await bundleInConsumer('plain.cjs', COUNTER_CJS);
+    const code = readFileSync(path.join(consumerDir(), bundle), 'utf8');
+    expect(code).toContain('aws-lambda-persistence.classCodec'); // the library is in the bundle...
+    // ...class-transformer is not (its internals; the library names its functions in messages).
+    expect(/TransformOperationExecutor|MetadataStorage/.test(code)).toBe(false);
+    const withIt = readFileSync(path.join(consumerDir(), await bundleInConsumer('classes-check.mjs', CLASSES_ESM)), 'utf8');
+    expect(/TransformOperationExecutor|MetadataStorage/.test(withIt)).toBe(true);
   });
 });
 

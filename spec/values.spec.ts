@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
+import '../src/class-transformer';
 import {
   DecoratorUsageError,
   Persistent,
@@ -206,6 +207,37 @@ describe('values that cannot be stored', () => {
     // The field was put back to its stored value: the instance is not stuck.
     await expect(handler('small', lambdaContext())).resolves.toBeUndefined();
     expect(await row()).toEqual({ note: { S: 'still saved' }, blob: { S: 'small' } });
+  });
+
+  it('refuses an initializer that cannot be stored when the row has no value for it, naming the field', async () => {
+    class BadDefault extends PersistentHandler<string, string> {
+      @Persistent() label = 'start';
+      @Persistent() format: unknown = () => 'not storable';
+      async handler(event: string) {
+        this.label = event;
+        return this.label;
+      }
+    }
+    const key = uniqueKey('bad-default');
+    const failure = await BadDefault.bind({ client: recordingClient(dynamo.endpoint), tableKey: key, tableName: TABLE })(
+      'first',
+      lambdaContext(),
+    ).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SerializationError);
+    expect((failure as SerializationError).field).toBe('format');
+    expect(await readItem(recordingClient(dynamo.endpoint), TABLE, key)).toBeUndefined();
+    // A row that holds the field: the initializer is never used, so it is not encoded either.
+    class GoodDefault extends PersistentHandler<string, string> {
+      @Persistent() format: unknown = 'default';
+      async handler() {
+        this.format = 'text';
+        return String(this.format);
+      }
+    }
+    await GoodDefault.bind({ client: recordingClient(dynamo.endpoint), tableKey: key, tableName: TABLE })('', lambdaContext());
+    const handler = BadDefault.bind({ client: recordingClient(dynamo.endpoint), tableKey: key, tableName: TABLE });
+    await expect(handler('second', lambdaContext())).resolves.toBe('second');
+    expect((await readItem(recordingClient(dynamo.endpoint), TABLE, key))?.value?.M).toEqual({ format: { S: 'text' }, label: { S: 'second' } });
   });
 
   it('update() with one bad value assigns and writes nothing', async () => {

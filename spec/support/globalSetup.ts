@@ -7,7 +7,8 @@
  *   lands in .tmp/packed/.
  * - The consumer lives under os.tmpdir(): nothing in it can resolve from the repository's
  *   node_modules. It gets the tarball plus the peer dependencies at the repository's exact
- *   versions (@aws-sdk/client-dynamodb, @middy/core, reflect-metadata, @aws-lambda-powertools/logger),
+ *   versions (@aws-sdk/client-dynamodb, @middy/core, class-transformer, reflect-metadata,
+ *   @aws-lambda-powertools/logger),
  *   through `npm install`.
  * - The peer dependencies are installed once per pair of versions into a folder that later runs
  *   copy: of the ~17 s that packing and a full install took here, the install of the peers was ~5 s
@@ -28,7 +29,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const PACK_DIR = path.join(ROOT, '.tmp/packed');
 const CONSUMER_PREFIX = 'aws-lambda-persistence-consumer-';
 /** The peer dependencies a consumer installs, at the versions in the repository's node_modules. */
-const PEERS = ['@aws-sdk/client-dynamodb', '@middy/core', 'reflect-metadata', '@aws-lambda-powertools/logger'];
+const PEERS = ['@aws-sdk/client-dynamodb', '@middy/core', 'class-transformer', 'reflect-metadata', '@aws-lambda-powertools/logger'];
 const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--save-exact', '--loglevel=error'];
 
 const run = promisify(execFile);

@@ -8,9 +8,10 @@ import { packageRoot, type PackageJson } from './packageRoot';
 
 /** Where Lambda looks for a layer's Node.js packages (/opt/nodejs/node_modules once unpacked). */
 const LAYER_MODULES = 'nodejs/node_modules';
-// Optional peers the library's users load at run time (reflect-metadata, for emitDecoratorMetadata).
-// The others stay out: the AWS SDK is in the runtime, dynalite is for development only.
-const RUNTIME_PEERS = ['reflect-metadata'];
+// Optional peers the library's users load at run time, when installed: class-transformer (for
+// fields holding class instances) and reflect-metadata (for emitDecoratorMetadata). The others stay
+// out: the AWS SDK is in the runtime, dynalite is for development only.
+const RUNTIME_PEERS = ['class-transformer', 'reflect-metadata'];
 // The runtime has the AWS SDK v3; a second copy would only make the layer larger.
 const IN_RUNTIME = /^@aws-sdk\//;
 // Files npm publishes whatever `files` says.
@@ -180,7 +181,7 @@ export const layerCommand: Command = {
   summary: 'Build a Lambda layer zip of this package and its runtime dependencies',
   details:
     'Writes a zip with nodejs/node_modules/aws-lambda-persistence (the installed package) and its runtime ' +
-    'dependencies (class-transformer, and reflect-metadata when installed), without the AWS SDK that the ' +
+    'dependencies (class-transformer and reflect-metadata when installed), without the AWS SDK that the ' +
     'Lambda runtime provides, and without what a function never loads (source maps, type declarations, ' +
     'documentation, this command line). Publish it with `aws lambda publish-layer-version`; functions that use it ' +
     "leave aws-lambda-persistence out of their bundle (esbuild's --external).",

@@ -6,7 +6,9 @@ import { recordInMetadata, recordOnPrototype, type FieldSpec } from './fieldSpec
 export interface PersistentOptions {
   /**
    * The class of the field's value (or of its elements, for an array). Values are then stored
-   * through class-transformer's `instanceToPlain` and restored as instances with `plainToInstance`.
+   * through class-transformer's `instanceToPlain` and restored as instances with `plainToInstance`:
+   * install class-transformer and `import 'aws-lambda-persistence/class-transformer'` once (without
+   * it the first invocation fails with a `DecoratorUsageError`).
    * Needed for class instances unless the compiler emits `design:type` metadata (tsc with
    * `emitDecoratorMetadata` and legacy decorators, with `reflect-metadata` imported by your code
    * before the class is defined); bundlers such as esbuild emit none.

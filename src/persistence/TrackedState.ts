@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { CorruptRowError, SerializationError, StateTooLargeError, warnStartingFresh, type ErrorLocation } from '../errors';
+import { CorruptRowError, DecoratorUsageError, SerializationError, StateTooLargeError, warnStartingFresh, type ErrorLocation } from '../errors';
 import type { FieldSpec } from '../decorators/fieldSpecs';
 import { resolveFieldType } from '../decorators/fieldSpecs';
 import {
@@ -11,6 +11,7 @@ import {
   fingerprint,
   type ClassType,
 } from './codec';
+import { CLASS_CODEC_FIX, registeredClassCodec } from './classCodec';
 import type { StoredRow } from './RowStore';
 import { sameValue } from './sameValue';
 
@@ -36,15 +37,23 @@ export interface Snapshot {
 interface Field {
   readonly spec: FieldSpec;
   readonly type: ClassType | undefined;
-  /** The initializer's value, encoded: what the field holds while the row has nothing for it. */
-  readonly initial: Encoded;
+  /** The initializer's value, as the constructor made it. */
+  readonly initialValue: unknown;
+  /**
+   * Its encoding, what the field holds while the row has nothing for it: made when first needed
+   * ({@link TrackedState.initialOf}), so a cold start whose row holds every field encodes none.
+   */
+  initial: Encoded | undefined;
   /** The field's current value. */
   value: unknown;
   /** The encoding of `value` when last checked. */
   current: Encoded;
   /** What the row holds for the field (or `initial` while it holds nothing): changed = current differs. */
   baseline: Encoded;
-  /** A decoded copy of `current`, for the cheap in-place mutation check; NO_COPY until made. */
+  /**
+   * A decoded copy of `current`, for the cheap in-place mutation check; NO_COPY until the check
+   * first needs it (the encoding does not change, so the copy can be made from it at any time).
+   */
   copy: unknown;
 }
 
@@ -88,8 +97,15 @@ export class TrackedState {
       const { name } = spec;
       const value = (instance as Record<string, unknown>)[name];
       const type = resolveFieldType(spec);
-      const initial = this.encode(name, value, type);
-      this.fields.set(name, { spec, type, initial, value, current: initial, baseline: initial, copy: NO_COPY });
+      if (type !== undefined && registeredClassCodec() === undefined) {
+        throw new DecoratorUsageError(
+          name,
+          `Field "${name}" holds instances of ${type.name}, which are stored and restored through ` +
+            `class-transformer: ${CLASS_CODEC_FIX}.`,
+        );
+      }
+      // current and baseline are set by load(), from the row or the initializer.
+      this.fields.set(name, { spec, type, initialValue: value, initial: undefined, value, current: ABSENT, baseline: ABSENT, copy: NO_COPY });
       delete (instance as Record<string, unknown>)[name];
       Object.defineProperty(instance, name, {
         configurable: true,
@@ -117,7 +133,16 @@ export class TrackedState {
 
   /** Tracks a name of an open state, absent until assigned. */
   private track(name: string): Field {
-    const field: Field = { spec: { name }, type: undefined, initial: ABSENT, value: undefined, current: ABSENT, baseline: ABSENT, copy: NO_COPY };
+    const field: Field = {
+      spec: { name },
+      type: undefined,
+      initialValue: undefined,
+      initial: ABSENT,
+      value: undefined,
+      current: ABSENT,
+      baseline: ABSENT,
+      copy: NO_COPY,
+    };
     this.fields.set(name, field);
     return field;
   }
@@ -163,9 +188,7 @@ export class TrackedState {
       const { value } = field;
       // Primitives cannot change in place, and were encoded when assigned.
       if (value === null || typeof value !== 'object') continue;
-      // Comparing with a decoded copy of the last encoding is far cheaper than encoding again;
-      // only a value that differs from it is re-encoded, and the encoding decides.
-      if (field.copy !== NO_COPY && sameValue(value, field.copy)) continue;
+      if (this.matchesCopy(field)) continue;
       let encoded: Encoded;
       try {
         encoded = this.encode(field.spec.name, value, field.type);
@@ -174,14 +197,31 @@ export class TrackedState {
         if (!(error instanceof SerializationError || error instanceof StateTooLargeError)) throw error;
         refused.push(error);
         field.current = field.baseline;
-        field.value = this.decode(field.spec.name, field.baseline.attribute, field.type, field.initial);
+        field.value = this.decode(field, field.baseline.attribute);
         field.copy = NO_COPY;
         continue;
       }
-      field.current = encoded;
-      field.copy = this.decode(field.spec.name, encoded.attribute, field.type, field.initial);
+      if (encoded.print !== field.current.print) {
+        field.current = encoded;
+        field.copy = NO_COPY;
+      }
     }
     return refused;
+  }
+
+  /**
+   * Whether an object field still equals the decoded copy of its last encoding: far cheaper than
+   * encoding it again. Only a value that differs is re-encoded, and the encoding decides.
+   */
+  private matchesCopy(field: Field): boolean {
+    if (field.copy === NO_COPY && field.current.attribute !== undefined) {
+      try {
+        field.copy = this.decode(field, field.current.attribute);
+      } catch {
+        return false;
+      }
+    }
+    return field.copy !== NO_COPY && sameValue(field.value, field.copy);
   }
 
   /** Loads the row read on a cold start: stored fields replace the initializers' values. */
@@ -190,8 +230,12 @@ export class TrackedState {
     this.revision = row?.revision ?? 0;
     this.trackStored();
     for (const field of this.fields.values()) {
-      // Nothing stored: the initializer's value stands, as the very object the constructor made.
-      if (this.stored[field.spec.name] !== undefined) this.refresh(field);
+      if (this.stored[field.spec.name] !== undefined) {
+        this.refresh(field);
+      } else {
+        // Nothing stored: the initializer's value stands, as the very object the constructor made.
+        field.current = field.baseline = this.initialOf(field);
+      }
     }
   }
 
@@ -220,7 +264,7 @@ export class TrackedState {
   private changedInPlace(field: Field): boolean {
     const { value } = field;
     if (value === null || typeof value !== 'object') return false;
-    if (field.copy !== NO_COPY && sameValue(value, field.copy)) return false;
+    if (this.matchesCopy(field)) return false;
     let encoded: Encoded;
     try {
       encoded = this.encode(field.spec.name, value, field.type);
@@ -265,14 +309,14 @@ export class TrackedState {
     let encoded = this.storedEncoding(field);
     let value: unknown;
     try {
-      value = this.decode(field.spec.name, encoded.attribute, field.type, field.initial);
+      value = this.decode(field, encoded.attribute);
     } catch (error) {
       if (!(error instanceof CorruptRowError) || !this.startFreshOnCorruptField) throw error;
       warnStartingFresh(error);
       // As if the row had nothing for the field: the initializer stands, the next write drops it.
       delete this.stored[field.spec.name];
-      encoded = field.initial;
-      value = this.decode(field.spec.name, undefined, field.type, field.initial);
+      encoded = this.initialOf(field);
+      value = this.decode(field, undefined);
     }
     field.baseline = encoded;
     field.current = encoded;
@@ -282,7 +326,7 @@ export class TrackedState {
 
   private storedEncoding(field: Field): Encoded {
     const attribute = this.stored[field.spec.name];
-    if (attribute === undefined) return field.initial;
+    if (attribute === undefined) return this.initialOf(field);
     return { attribute, print: fingerprint(attribute), size: this.sizeOf(attribute) };
   }
 
@@ -338,11 +382,18 @@ export class TrackedState {
     }
   }
 
-  private decode(name: string, attribute: AttributeValue | undefined, type: ClassType | undefined, initial: Encoded): unknown {
-    const source = attribute ?? initial.attribute;
+  /** The encoding of the field's initializer, made on first use. */
+  private initialOf(field: Field): Encoded {
+    return (field.initial ??= this.encode(field.spec.name, field.initialValue, field.type));
+  }
+
+  /** Decodes `attribute`, or a copy of the initializer when it is undefined. */
+  private decode(field: Field, attribute: AttributeValue | undefined): unknown {
+    const name = field.spec.name;
+    const source = attribute ?? this.initialOf(field).attribute;
     if (source === undefined) return undefined;
     try {
-      return decodeValue(name, source, type);
+      return decodeValue(name, source, field.type);
     } catch (error) {
       if (error instanceof DecodeProblem) {
         throw new CorruptRowError(

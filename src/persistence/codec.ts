@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CLASS_CODEC_FIX, registeredClassCodec } from './classCodec';
 import { Expiring } from './Expiring';
 
 /**
@@ -9,7 +10,7 @@ import { Expiring } from './Expiring';
  * `{ "@type": name, "@value": payload }`; a plain object that merely has an `"@type"` key is
  * wrapped as `{ "@type": "Object", "@value": {...} }`, so it still round-trips. The type of a
  * value never depends on compile-time metadata: only instances of user classes need the field's
- * declared type, and they are restored through class-transformer.
+ * declared type, and they are restored through class-transformer (`aws-lambda-persistence/class-transformer`).
  */
 
 /**
@@ -63,16 +64,6 @@ export class DecodeProblem {
   ) {}
 }
 
-type ClassTransformer = typeof import('class-transformer');
-let classTransformer: ClassTransformer | undefined;
-
-// class-transformer costs ~9 ms to import: load it only when a field holds class instances.
-function loadClassTransformer(): ClassTransformer {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  classTransformer ??= require('class-transformer') as ClassTransformer;
-  return classTransformer;
-}
-
 /**
  * Encodes the value of field `field`. Throws an {@link EncodeProblem} naming the path of the first
  * part of the value that cannot be stored.
@@ -90,8 +81,10 @@ export function encodeValue(field: string, value: unknown, type?: ClassType): At
 /** A class instance as class-transformer's plain value; anything else as it is. */
 function toPlain(field: string, value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
+  const codec = registeredClassCodec();
+  if (codec === undefined) throw new EncodeProblem(field, `class instances need class-transformer: ${CLASS_CODEC_FIX}`);
   try {
-    return loadClassTransformer().instanceToPlain(value);
+    return codec.instanceToPlain(value);
   } catch (error) {
     const problem =
       error instanceof RangeError
@@ -117,8 +110,10 @@ export function decodeValue(field: string, attribute: AttributeValue, type?: Cla
 
 function toInstance(field: string, value: unknown, type: ClassType): unknown {
   if (value === null || typeof value !== 'object') return value;
+  const codec = registeredClassCodec();
+  if (codec === undefined) throw new DecodeProblem(field, `restoring ${type.name} needs class-transformer: ${CLASS_CODEC_FIX}`);
   try {
-    return loadClassTransformer().plainToInstance(type as new () => unknown, value);
+    return codec.plainToInstance(type as new () => unknown, value);
   } catch (error) {
     throw new DecodeProblem(field, `class-transformer could not restore ${type.name}`, error);
   }
