@@ -1,5 +1,5 @@
 // The library's internal functions the benchmark measures or uses directly: codec functions,
-// sameValue and TrackedState. dist/index.js is one bundle exporting only the public API, so they are
+// sameValue, TrackedState and Deadline. dist/index.js is one bundle exporting only the public API, so they are
 // bundled here from src/ (the same sources scripts/build.mjs bundles into dist/, same esbuild
 // settings) into one CommonJS file under .tmp/bench/.
 import { createRequire } from 'node:module';
@@ -10,6 +10,7 @@ export { encodeValue, decodeValue, fingerprint, attributeSize } from './src/pers
 export { sameValue } from './src/persistence/sameValue';
 export { TrackedState } from './src/persistence/TrackedState';
 export { DynamoDBRowStore } from './src/persistence/RowStore';
+export { Deadline } from './src/persistence/Deadline';
 `;
 
 /** Bundles `contents` (TypeScript, resolved from the package root) into `outfile`, as scripts/build.mjs does dist/. */

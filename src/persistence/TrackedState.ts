@@ -24,6 +24,34 @@ interface Encoded {
 
 const ABSENT: Encoded = { attribute: undefined, print: '', size: 0 };
 
+/**
+ * A stored attribute as an {@link Encoded}: its fingerprint and size are worked out when first
+ * asked for. A cold start that changes nothing needs neither (they compare the field with a new
+ * encoding, and size the state for a write).
+ */
+class StoredEncoding implements Encoded {
+  private knownPrint: string | undefined;
+  private knownSize: number | undefined;
+
+  constructor(
+    readonly attribute: AttributeValue,
+    private readonly sizeOf: (attribute: AttributeValue) => number,
+  ) {}
+
+  get print(): string {
+    return (this.knownPrint ??= fingerprint(this.attribute));
+  }
+
+  get size(): number {
+    return (this.knownSize ??= this.sizeOf(this.attribute));
+  }
+}
+
+/** Whether two encodings store the same value. */
+function sameEncoding(a: Encoded, b: Encoded): boolean {
+  return a === b || a.print === b.print;
+}
+
 /** One write's content, taken by {@link TrackedState.snapshot}. */
 export interface Snapshot {
   /** The full state map to store. */
@@ -167,7 +195,7 @@ export class TrackedState {
     let changed = false;
     for (const [field, value, encoded] of staged) {
       field.value = value;
-      if (encoded.print !== field.current.print) changed = true;
+      if (!sameEncoding(encoded, field.current)) changed = true;
       field.current = encoded;
       field.copy = NO_COPY;
     }
@@ -192,7 +220,7 @@ export class TrackedState {
       let encoded: Encoded;
       try {
         encoded = this.encode(field.spec.name, value, field.type);
-        if (encoded.print !== field.current.print) this.checkSize([[field, encoded]]);
+        if (!sameEncoding(encoded, field.current)) this.checkSize([[field, encoded]]);
       } catch (error) {
         if (!(error instanceof SerializationError || error instanceof StateTooLargeError)) throw error;
         refused.push(error);
@@ -201,7 +229,7 @@ export class TrackedState {
         field.copy = NO_COPY;
         continue;
       }
-      if (encoded.print !== field.current.print) {
+      if (!sameEncoding(encoded, field.current)) {
         field.current = encoded;
         field.copy = NO_COPY;
       }
@@ -248,7 +276,7 @@ export class TrackedState {
     this.revision = row?.revision ?? 0;
     this.trackStored();
     for (const field of this.fields.values()) {
-      if (field.current.print === field.baseline.print && !this.changedInPlace(field)) {
+      if (sameEncoding(field.current, field.baseline) && !this.changedInPlace(field)) {
         this.refresh(field);
       } else {
         field.baseline = this.storedEncoding(field);
@@ -272,7 +300,7 @@ export class TrackedState {
       if (error instanceof SerializationError) return true;
       throw error;
     }
-    if (encoded.print === field.current.print) return false;
+    if (sameEncoding(encoded, field.current)) return false;
     field.current = encoded;
     field.copy = NO_COPY;
     return true;
@@ -282,7 +310,7 @@ export class TrackedState {
   snapshot(): Snapshot | undefined {
     const changes = new Map<string, Encoded>();
     for (const field of this.fields.values()) {
-      if (field.current.print !== field.baseline.print) changes.set(field.spec.name, field.current);
+      if (!sameEncoding(field.current, field.baseline)) changes.set(field.spec.name, field.current);
     }
     if (changes.size === 0) return undefined;
     return { fields: this.merged(changes), expectedRevision: this.revision, changes };
@@ -327,11 +355,13 @@ export class TrackedState {
   private storedEncoding(field: Field): Encoded {
     const attribute = this.stored[field.spec.name];
     if (attribute === undefined) return this.initialOf(field);
-    return { attribute, print: fingerprint(attribute), size: this.sizeOf(attribute) };
+    return new StoredEncoding(attribute, this.sizeOfAttribute);
   }
 
   /** Attribute sizes, remembered per attribute object: the state's size is summed on every assignment. */
   private readonly sizes = new WeakMap<AttributeValue, number>();
+
+  private readonly sizeOfAttribute = (attribute: AttributeValue): number => this.sizeOf(attribute);
 
   private sizeOf(attribute: AttributeValue): number {
     let size = this.sizes.get(attribute);
@@ -351,7 +381,7 @@ export class TrackedState {
   private checkSize(candidates: [Field, Encoded][]): void {
     const changes = new Map<string, Encoded>();
     for (const field of this.fields.values()) {
-      if (field.current.print !== field.baseline.print) changes.set(field.spec.name, field.current);
+      if (!sameEncoding(field.current, field.baseline)) changes.set(field.spec.name, field.current);
     }
     for (const [field, encoded] of candidates) changes.set(field.spec.name, encoded);
     // The row's size per the DynamoDB rules: the state map (3 bytes, plus per entry 1 byte, the
