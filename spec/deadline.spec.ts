@@ -41,6 +41,28 @@ describe('Deadline: the abort signal requests carry', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('calls every listener even when one throws, and reports that error afterwards', async () => {
+    const signal = new Deadline(Date.now() + 20).requestSignal()!;
+    const calls: string[] = [];
+    signal.addEventListener('abort', () => {
+      throw new Error('listener broke');
+    });
+    signal.addEventListener('abort', () => calls.push('second'));
+    signal.onabort = () => calls.push('onabort');
+    // The error is rethrown from a microtask (an uncaught exception, as Node's EventTarget reports
+    // a listener's): caught here instead of failing the test run.
+    const reported: (() => void)[] = [];
+    const queue = jest.spyOn(globalThis, 'queueMicrotask').mockImplementation((task) => void reported.push(task));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      queue.mockRestore();
+    }
+    expect(calls).toEqual(['second', 'onabort']);
+    expect(reported).toHaveLength(1);
+    expect(() => reported[0]!()).toThrow('listener broke');
+  });
+
   it('is aborted at once when the deadline has already passed', () => {
     const signal = new Deadline(Date.now() - 1).requestSignal();
     expect(signal?.aborted).toBe(true);

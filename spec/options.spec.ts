@@ -70,6 +70,7 @@ describe('resolveOptions', () => {
     [{ tableKey: '' }, 'tableKey', /non-empty string.*PERSISTENCE_TABLE_KEY/],
     [{ keyFieldName: 'revision' }, 'keyFieldName', /bookkeeping/],
     [{ keyFieldName: 'same', valueFieldName: 'same' }, 'valueFieldName', /must differ/],
+    [{ valueFieldName: '__proto__' }, 'valueFieldName', /cannot be "__proto__".*another attribute name/],
     [{ client: {} }, 'client', /DynamoDBClient or DynamoDBDocumentClient/],
     [{ createTable: 'yes' }, 'createTable', /true or false/],
     [{ billing: { mode: 'FREE' } }, 'billing', /PROVISIONED.*PAY_PER_REQUEST/],

@@ -240,6 +240,44 @@ describe('values that cannot be stored', () => {
     expect((await readItem(recordingClient(dynamo.endpoint), TABLE, key))?.value?.M).toEqual({ format: { S: 'text' }, label: { S: 'second' } });
   });
 
+  it('an initializer that cannot be stored, met when another writer removed its field, takes in nothing of that row', async () => {
+    // One environment's class: "format" starts as something that cannot be stored.
+    class Reader extends PersistentHandler<string, number> {
+      @Persistent() format: unknown = () => 'not storable';
+      @Persistent() total = 0;
+      @Persistent() touched = 0;
+      async handler(event: string) {
+        if (event === 'touch') this.touched += 1;
+        if (event === 'add') this.total += 1;
+        return this.total;
+      }
+    }
+    // Another deployment of the function, whose initializers are fine.
+    class Writer extends PersistentHandler<{ format?: string; total: number }, void> {
+      @Persistent() format: unknown = 'text';
+      @Persistent() total = 0;
+      async handler(event: { format?: string; total: number }) {
+        this.format = event.format;
+        this.total = event.total;
+      }
+    }
+    const key = uniqueKey('adopt-initializer');
+    const options = () => ({ client: recordingClient(dynamo.endpoint), tableKey: key, tableName: TABLE });
+    await Writer.bind(options())({ format: 'json', total: 1 }, lambdaContext());
+    const reader = Reader.bind(options());
+    await expect(reader('read', lambdaContext())).resolves.toBe(1); // the row holds "format": fine
+    await Writer.bind(options())({ format: undefined, total: 5 }, lambdaContext()); // removes "format"
+    // The reader's next write conflicts; its re-read needs the initializer, which it refuses...
+    const failure = await reader('touch', lambdaContext()).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SerializationError);
+    expect((failure as Error).message).toMatch(/"format".*functions cannot be stored \(the field's initializer/);
+    // ...without taking in half of the row: it does not count on from a stale total.
+    await reader('add', lambdaContext()).catch((error: unknown) => error);
+    const stored = (await readItem(recordingClient(dynamo.endpoint), TABLE, key))?.value?.M;
+    expect(stored?.total).toEqual({ N: '5' });
+    expect(stored?.format).toBeUndefined();
+  });
+
   it('update() with one bad value assigns and writes nothing', async () => {
     const error = await handler('update-bad', lambdaContext());
     expect(error).toBeInstanceOf(SerializationError);

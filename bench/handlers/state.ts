@@ -123,6 +123,7 @@ export class LargeState extends PersistentHandler<LargeEvent, number> {
       this.log = state.log;
       this.byId = state.byId;
     }
+    if (event.count !== undefined) this.count = event.count;
     return this.log.length + this.count;
   }
 }
@@ -139,6 +140,7 @@ export class PlainLargeState {
       this.log = state.log;
       this.byId = state.byId;
     }
+    if (event.count !== undefined) this.count = event.count;
     return this.log.length + this.count;
   }
 }
@@ -146,4 +148,6 @@ export class PlainLargeState {
 export interface LargeEvent {
   /** Fill the state with this many records. */
   readonly seed?: number;
+  /** Set the small field `count` (a write of the whole state). */
+  readonly count?: number;
 }

@@ -30,8 +30,8 @@ type Listener = (event: DeadlineEvent) => void;
 
 /**
  * A plain object rather than Node's AbortController: Node's EventTarget made every request
- * ~0.07 ms slower inside the SDK (which adds and removes a listener per request and per retry
- * token), this ~0.02 ms (docs/performance.md, `node bench/profile.mjs signal`).
+ * ~0.06–0.10 ms slower inside the SDK (which adds and removes a listener per request and per retry
+ * token), this ~0.03 ms (docs/performance.md, `node bench/profile.mjs signal`).
  */
 class Signal implements DeadlineSignal {
   aborted = false;
@@ -55,8 +55,16 @@ class Signal implements DeadlineSignal {
     const event: DeadlineEvent = { type: 'abort', target: this };
     const listeners = this.listeners;
     this.listeners = [];
-    for (const listener of listeners) listener.call(this, event);
-    this.onabort?.call(this, event);
+    // Every listener runs, as with an EventTarget; one that throws is reported after the others.
+    for (const listener of [...listeners, this.onabort]) {
+      try {
+        listener?.call(this, event);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 }
 

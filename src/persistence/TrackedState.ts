@@ -175,12 +175,6 @@ export class TrackedState {
     return field;
   }
 
-  /** In an open state, tracks every name the row holds. */
-  private trackStored(): void {
-    if (!this.open) return;
-    for (const name of Object.keys(this.stored)) if (!this.fields.has(name)) this.track(name);
-  }
-
   /**
    * Assigns several fields at once. Every value is encoded and the resulting size checked before
    * any is assigned, so a refused value changes nothing.
@@ -254,17 +248,8 @@ export class TrackedState {
 
   /** Loads the row read on a cold start: stored fields replace the initializers' values. */
   load(row: StoredRow | null): void {
-    this.stored = { ...(row?.fields ?? {}) };
-    this.revision = row?.revision ?? 0;
-    this.trackStored();
-    for (const field of this.fields.values()) {
-      if (this.stored[field.spec.name] !== undefined) {
-        this.refresh(field);
-      } else {
-        // Nothing stored: the initializer's value stands, as the very object the constructor made.
-        field.current = field.baseline = this.initialOf(field);
-      }
-    }
+    // Nothing stored for a field: the initializer's value stands, as the very object the constructor made.
+    this.takeRow(row, (field, stored) => (stored[field.spec.name] !== undefined ? 'read' : 'initial'));
   }
 
   /**
@@ -272,16 +257,35 @@ export class TrackedState {
    * keep their new values, every other field takes the row's.
    */
   adopt(row: StoredRow | null): void {
-    this.stored = { ...(row?.fields ?? {}) };
-    this.revision = row?.revision ?? 0;
-    this.trackStored();
+    this.takeRow(row, (field) => (sameEncoding(field.current, field.baseline) && !this.changedInPlace(field) ? 'read' : 'keep'));
+  }
+
+  /**
+   * Makes `row` the stored row, each field as `choose` says: `read` takes the row's value,
+   * `initial` keeps the initializer's (the row has none), `keep` keeps the value changed here and
+   * only moves its baseline. All or nothing: every field is decoded or encoded before anything
+   * changes, so a field that cannot be (a corrupt value, an initializer that cannot be stored)
+   * leaves the state as it was, revision included, rather than half of it taken in.
+   */
+  private takeRow(row: StoredRow | null, choose: (field: Field, stored: Record<string, AttributeValue>) => 'read' | 'initial' | 'keep'): void {
+    const stored = { ...(row?.fields ?? {}) };
+    if (this.open) for (const name of Object.keys(stored)) if (!this.fields.has(name)) this.track(name);
+    const taken: [Field, Encoded, unknown][] = [];
+    const kept: [Field, Encoded][] = [];
     for (const field of this.fields.values()) {
-      if (sameEncoding(field.current, field.baseline) && !this.changedInPlace(field)) {
-        this.refresh(field);
-      } else {
-        field.baseline = this.storedEncoding(field);
-      }
+      const choice = choose(field, stored);
+      if (choice === 'read') taken.push([field, ...this.readStored(field, stored)]);
+      else if (choice === 'initial') taken.push([field, this.initialOf(field), field.value]);
+      else kept.push([field, this.storedEncoding(field, stored)]);
     }
+    this.stored = stored;
+    this.revision = row?.revision ?? 0;
+    for (const [field, encoded, value] of taken) {
+      field.baseline = field.current = encoded;
+      field.copy = NO_COPY;
+      field.value = value;
+    }
+    for (const [field, baseline] of kept) field.baseline = baseline;
   }
 
   /**
@@ -333,27 +337,22 @@ export class TrackedState {
     this.revision = 0;
   }
 
-  private refresh(field: Field): void {
-    let encoded = this.storedEncoding(field);
-    let value: unknown;
+  /** A stored field's encoding and decoded value (with start-fresh, a corrupt one is dropped from `stored`). */
+  private readStored(field: Field, stored: Record<string, AttributeValue>): [Encoded, unknown] {
+    const encoded = this.storedEncoding(field, stored);
     try {
-      value = this.decode(field, encoded.attribute);
+      return [encoded, this.decode(field, encoded.attribute)];
     } catch (error) {
       if (!(error instanceof CorruptRowError) || !this.startFreshOnCorruptField) throw error;
       warnStartingFresh(error);
       // As if the row had nothing for the field: the initializer stands, the next write drops it.
-      delete this.stored[field.spec.name];
-      encoded = this.initialOf(field);
-      value = this.decode(field, undefined);
+      delete stored[field.spec.name];
+      return [this.initialOf(field), this.decode(field, undefined)];
     }
-    field.baseline = encoded;
-    field.current = encoded;
-    field.value = value;
-    field.copy = NO_COPY;
   }
 
-  private storedEncoding(field: Field): Encoded {
-    const attribute = this.stored[field.spec.name];
+  private storedEncoding(field: Field, stored: Record<string, AttributeValue>): Encoded {
+    const attribute = stored[field.spec.name];
     if (attribute === undefined) return this.initialOf(field);
     return new StoredEncoding(attribute, this.sizeOfAttribute);
   }
@@ -399,22 +398,29 @@ export class TrackedState {
     }
   }
 
-  private encode(name: string, value: unknown, type: ClassType | undefined): Encoded {
+  /** `what`: said after the problem in the error, e.g. that the value is an initializer. */
+  private encode(name: string, value: unknown, type: ClassType | undefined, what?: string): Encoded {
     if (value === undefined) return ABSENT;
     try {
       const attribute = encodeValue(name, value, type);
       return { attribute, print: fingerprint(attribute), size: attributeSize(attribute) };
     } catch (error) {
       if (error instanceof EncodeProblem) {
-        throw new SerializationError(name, error.path, error.problem, { cause: error.cause });
+        const problem = what === undefined ? error.problem : `${error.problem} ${what}`;
+        throw new SerializationError(name, error.path, problem, { cause: error.cause });
       }
       throw error;
     }
   }
 
-  /** The encoding of the field's initializer, made on first use. */
+  /** The encoding of the field's initializer, made on first use (when the row has no value for it). */
   private initialOf(field: Field): Encoded {
-    return (field.initial ??= this.encode(field.spec.name, field.initialValue, field.type));
+    return (field.initial ??= this.encode(
+      field.spec.name,
+      field.initialValue,
+      field.type,
+      "(the field's initializer, its value while the row has none)",
+    ));
   }
 
   /** Decodes `attribute`, or a copy of the initializer when it is undefined. */

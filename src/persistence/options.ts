@@ -280,6 +280,13 @@ export function resolveOptions(
           `${RESERVED_ATTRIBUTES.join(', ')}. Choose another attribute name.`,
       );
     }
+    if (value === '__proto__') {
+      throw new ConfigurationError(
+        option,
+        `Option "${option}" cannot be "__proto__": JavaScript objects treat that name as their prototype. ` +
+          'Choose another attribute name.',
+      );
+    }
   }
   if (keyFieldName === valueFieldName) {
     throw new ConfigurationError(
