@@ -105,7 +105,7 @@ export class DynamoDBRowStore implements RowStore {
   readonly tableName: string;
   readonly tableKey: string;
   private readonly key: Record<string, AttributeValue>;
-  private readonly fixedSize: number;
+  private fixedSize: number | undefined;
   /** The parts of the newest row seen (read or written), deleted once a write replaces that row. */
   private parts: { id: string; count: number } | undefined;
 
@@ -118,17 +118,6 @@ export class DynamoDBRowStore implements RowStore {
     this.tableName = options.tableName;
     this.tableKey = tableKey;
     this.key = { [options.keyFieldName]: { S: tableKey } };
-    const sample: Record<string, AttributeValue> = {
-      ...this.key,
-      [REVISION]: { N: '1000000000' },
-      [FORMAT]: { N: String(FORMAT_VERSION) },
-      [UPDATED_AT]: { S: new Date(0).toISOString() },
-      [WRITE_ID]: { S: '00000000-0000-0000-0000-000000000000' },
-    };
-    this.fixedSize = Object.entries(sample).reduce(
-      (size, [name, value]) => size + Buffer.byteLength(name) + attributeSize(value),
-      Buffer.byteLength(options.valueFieldName),
-    );
   }
 
   async get(signal?: DeadlineSignal): Promise<StoredRow | null | 'table-missing'> {
@@ -257,11 +246,11 @@ export class DynamoDBRowStore implements RowStore {
     fields: Readonly<Record<string, AttributeValue>>,
     writeId: string,
   ): { state: Record<string, AttributeValue>; parts: { key: Record<string, AttributeValue>; bytes: Uint8Array }[] } {
-    if (this.fixedSize + this.stateMapSize(fields) <= ITEM_LIMIT) {
+    if (this.rowOverhead + this.stateMapSize(fields) <= ITEM_LIMIT) {
       return { state: { [this.options.valueFieldName]: { M: fields as Record<string, AttributeValue> } }, parts: [] };
     }
     const packed = packState(fields);
-    if (this.fixedSize + Buffer.byteLength(PACKED) + attributeSize({ B: packed }, true) <= ITEM_LIMIT) {
+    if (this.rowOverhead + Buffer.byteLength(PACKED) + attributeSize({ B: packed }, true) <= ITEM_LIMIT) {
       return { state: { [PACKED]: { B: packed } }, parts: [] };
     }
     const slices = splitBytes(packed, PART_BYTES);
@@ -366,7 +355,21 @@ export class DynamoDBRowStore implements RowStore {
     );
   }
 
+  /** Worked out on first use: a cold start that writes nothing never sizes anything. */
   get rowOverhead(): number {
+    if (this.fixedSize === undefined) {
+      const sample: Record<string, AttributeValue> = {
+        ...this.key,
+        [REVISION]: { N: '1000000000' },
+        [FORMAT]: { N: String(FORMAT_VERSION) },
+        [UPDATED_AT]: { S: new Date(0).toISOString() },
+        [WRITE_ID]: { S: '00000000-0000-0000-0000-000000000000' },
+      };
+      this.fixedSize = Object.entries(sample).reduce(
+        (size, [name, value]) => size + Buffer.byteLength(name) + attributeSize(value),
+        Buffer.byteLength(this.options.valueFieldName),
+      );
+    }
     return this.fixedSize;
   }
 

@@ -83,7 +83,7 @@ export class Session {
     const store = new DynamoDBRowStore(client, options, tableKey, context.invokedFunctionArn);
     const state = new TrackedState(
       { tableName: store.tableName, tableKey },
-      store.rowOverhead,
+      () => store.rowOverhead,
       options.maxStateBytes,
       options.onCorruptRow === 'start-fresh',
       view.open === true,

@@ -102,8 +102,8 @@ export class TrackedState {
 
   constructor(
     private readonly location: Required<ErrorLocation>,
-    /** The size of the row without its state: key, bookkeeping, attribute names. */
-    private readonly rowOverhead: number,
+    /** The size of the row without its state: key, bookkeeping, attribute names (asked when first needed). */
+    private readonly rowOverhead: () => number,
     private readonly maxBytes: number,
     /** Treat a stored field that cannot be decoded as absent (warning) instead of failing. */
     private readonly startFreshOnCorruptField = false,
@@ -385,7 +385,7 @@ export class TrackedState {
     for (const [field, encoded] of candidates) changes.set(field.spec.name, encoded);
     // The row's size per the DynamoDB rules: the state map (3 bytes, plus per entry 1 byte, the
     // name and the value) and the rest of the row. Sizes of encodings are known already.
-    let size = this.rowOverhead + 3;
+    let size = this.rowOverhead() + 3;
     for (const [name, attribute] of Object.entries(this.stored)) {
       if (!changes.has(name)) size += 1 + Buffer.byteLength(name) + this.sizeOf(attribute);
     }
