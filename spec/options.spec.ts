@@ -68,6 +68,7 @@ describe('resolveOptions', () => {
     [{ tableName: 'ab' }, 'tableName', /3-255 characters/],
     [{ tableName: 'has space' }, 'tableName', /letters, digits/],
     [{ tableKey: '' }, 'tableKey', /non-empty string.*PERSISTENCE_TABLE_KEY/],
+    [{ tableKey: 'é'.repeat(993) }, 'tableKey', /1986 bytes.*at most 1984 bytes/],
     [{ keyFieldName: 'revision' }, 'keyFieldName', /bookkeeping/],
     [{ keyFieldName: 'same', valueFieldName: 'same' }, 'valueFieldName', /must differ/],
     [{ valueFieldName: '__proto__' }, 'valueFieldName', /cannot be "__proto__".*another attribute name/],

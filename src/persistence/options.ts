@@ -73,7 +73,8 @@ export interface PersistenceOptions {
    */
   tableName?: string;
   /**
-   * The partition key value of this function's row. Environment: `PERSISTENCE_TABLE_KEY`.
+   * The partition key value of this function's row, at most 1,984 UTF-8 bytes. Environment:
+   * `PERSISTENCE_TABLE_KEY`.
    * @default process.env.AWS_LAMBDA_FUNCTION_NAME (the function name)
    */
   tableKey?: string;
@@ -198,6 +199,12 @@ export const DEFAULTS = {
 } as const;
 
 /** Bookkeeping attributes stored beside the value; user attribute names must not collide. */
+/**
+ * The longest row key: DynamoDB's 2,048-byte partition key, less what part item keys append
+ * (`#part#`, a 36-character id, `#` and the index).
+ */
+const MAX_TABLE_KEY_BYTES = 1984;
+
 export const RESERVED_ATTRIBUTES = ['revision', 'format', 'updatedAt', 'writeId', 'packed', 'parts', 'part'] as const;
 
 /** Environment variable for each option that has one. */
@@ -267,6 +274,14 @@ export function resolveOptions(
     );
   }
   const tableKey = text(env, 'tableKey', options.tableKey) ?? nonEmpty(env.AWS_LAMBDA_FUNCTION_NAME);
+  if (tableKey !== undefined && Buffer.byteLength(tableKey) > MAX_TABLE_KEY_BYTES) {
+    throw new ConfigurationError(
+      'tableKey',
+      `Option "tableKey" (${ENVIRONMENT.tableKey}) is ${Buffer.byteLength(tableKey)} bytes: DynamoDB keys hold 2,048 ` +
+        `and the keys of a large state's part items add up to ${2048 - MAX_TABLE_KEY_BYTES} to it. Use at most ` +
+        `${MAX_TABLE_KEY_BYTES} bytes.`,
+    );
+  }
   const keyFieldName = text(env, 'keyFieldName', options.keyFieldName) ?? DEFAULTS.keyFieldName;
   const valueFieldName = text(env, 'valueFieldName', options.valueFieldName) ?? DEFAULTS.valueFieldName;
   for (const [option, value] of [
