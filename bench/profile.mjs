@@ -158,7 +158,7 @@ async function cold() {
   }
 }
 
-/** Times `new AbortController()` and `setTimeout()` (what Session.startDeadline does) under one name. */
+/** Times `setTimeout()` (the deadline timer the first request arms, src/persistence/Deadline.ts) under one name. */
 function wrapDeadline(add) {
   const name = "the deadline's timer (the process's first setTimeout, which the SDK's first request pays otherwise)";
   const originalSetTimeout = globalThis.setTimeout;
