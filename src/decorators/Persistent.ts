@@ -5,16 +5,24 @@ import { recordInMetadata, recordOnPrototype, type FieldSpec } from './fieldSpec
 /** Options of {@link Persistent}. */
 export interface PersistentOptions {
   /**
-   * The class of the field's value (or of its elements, for an array). Values are then stored
-   * through class-transformer's `instanceToPlain` and restored as instances with `plainToInstance`:
-   * install class-transformer and `import 'aws-lambda-persistence/class-transformer'` once (without
-   * it the first invocation fails with a `DecoratorUsageError`).
-   * Needed for class instances unless the compiler emits `design:type` metadata (tsc with
-   * `emitDecoratorMetadata` and legacy decorators, with `reflect-metadata` imported by your code
+   * The class of the field's value (or of its elements, for an array; of the value inside, for an
+   * `Expiring`).
+   *
+   * - Classes the library stores by itself (`Date`, `Map`, `Set`, `BigInt`, `Buffer`, typed arrays,
+   *   `ArrayBuffer`, `RegExp`, `Array`, `Object`, `Expiring`, ...) need no `type`; naming one is
+   *   the same as leaving it out.
+   * - A subclass of one of those (`class Stamp extends Date`) is stored as the built-in and restored
+   *   as the subclass (its prototype; the constructor does not run).
+   * - Any other class is stored through class-transformer's `instanceToPlain` and restored with
+   *   `plainToInstance`: install class-transformer and `import 'aws-lambda-persistence/class-transformer'`
+   *   once (without it the first invocation fails with a `DecoratorUsageError`).
+   *
+   * Needed for instances of your own classes unless the compiler emits `design:type` metadata (tsc
+   * with `emitDecoratorMetadata` and legacy decorators, with `reflect-metadata` imported by your code
    * before the class is defined); bundlers such as esbuild emit none.
-   * @default undefined (plain values only)
+   * @default undefined (plain and built-in values only)
    */
-  type?: () => ClassType;
+  type?: () => ClassType | BigIntConstructor;
 }
 
 /** The decorator returned by {@link Persistent}: usable with legacy and standard decorators. */

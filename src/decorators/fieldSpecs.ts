@@ -1,5 +1,4 @@
-import type { ClassType } from '../persistence/codec';
-import { Expiring } from '../persistence/Expiring';
+import { declaredStorage, type ClassType } from '../persistence/codec';
 
 /**
  * Where `@Persistent()` records its field specs, per class, for both decorator conventions:
@@ -12,7 +11,7 @@ export interface FieldSpec {
   /** The field name, also its key in the stored state map. */
   readonly name: string;
   /** The declared class of the value (or of array elements), from the `type` option. */
-  readonly type?: () => ClassType;
+  readonly type?: () => ClassType | BigIntConstructor;
   /** The prototype the legacy decorator saw, to look up `design:type` metadata lazily. */
   readonly prototype?: object;
 }
@@ -66,22 +65,19 @@ export function fieldSpecsOf(constructor: Function): FieldSpec[] {
   return [...byName.values()];
 }
 
-// Classes whose values the codec restores by itself; `design:type` naming one of them (or Object,
-// which tsc emits for unions, interfaces and `T | undefined`) says nothing about a user class.
-const BUILT_IN_TYPES = new Set<unknown>([
-  Object, Array, Date, Map, Set, Number, String, Boolean, BigInt, Symbol, Function, Promise, RegExp,
-  ArrayBuffer, Buffer, Uint8Array, Int8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
-  Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array, Expiring, undefined,
-]);
-
 /**
- * The user class a field's values are instances of: the `type` option, else `design:type`
- * metadata when the compiler emitted a user class there; undefined for plain values.
+ * The class a field declares for its values, from the `type` option or else `design:type` metadata;
+ * undefined when it declares none or a class the codec stores by itself (Date, Map, Expiring, ...:
+ * codec.ts keeps that one list for both sources). A subclass of a built-in (`class Stamp extends
+ * Date`) and a user class are returned: the codec tells them apart.
  */
 export function resolveFieldType(spec: FieldSpec): ClassType | undefined {
-  if (spec.type !== undefined) return spec.type();
+  const declared = spec.type !== undefined ? spec.type() : designTypeOf(spec);
+  return declaredStorage(declared) === undefined ? undefined : (declared as ClassType);
+}
+
+function designTypeOf(spec: FieldSpec): unknown {
   if (spec.prototype === undefined) return undefined;
   const reflect = Reflect as unknown as { getMetadata?: (key: string, target: object, property: string) => unknown };
-  const designType = reflect.getMetadata?.('design:type', spec.prototype, spec.name);
-  return typeof designType === 'function' && !BUILT_IN_TYPES.has(designType) ? (designType as ClassType) : undefined;
+  return reflect.getMetadata?.('design:type', spec.prototype, spec.name);
 }

@@ -9,6 +9,7 @@ import {
   EncodeProblem,
   encodeValue,
   fingerprint,
+  needsClassCodec,
   type ClassType,
 } from './codec';
 import { CLASS_CODEC_FIX, registeredClassCodec } from './classCodec';
@@ -125,7 +126,7 @@ export class TrackedState {
       const { name } = spec;
       const value = (instance as Record<string, unknown>)[name];
       const type = resolveFieldType(spec);
-      if (type !== undefined && registeredClassCodec() === undefined) {
+      if (type !== undefined && needsClassCodec(type) && registeredClassCodec() === undefined) {
         throw new DecoratorUsageError(
           name,
           `Field "${name}" holds instances of ${type.name}, which are stored and restored through ` +

@@ -65,11 +65,60 @@ export class DecodeProblem {
 }
 
 /**
+ * The classes whose instances the codec stores and restores by itself: the one list that decides
+ * whether a declared class (the `type` option or `design:type` metadata) needs class-transformer.
+ * Naming one of them is the same as declaring nothing. Number, String, Boolean, Symbol, Function and
+ * Promise are here because `design:type` names them for primitives and callbacks (tsc emits Object
+ * for unions, interfaces and `T | undefined`); values of the last three are refused by the encoder.
+ */
+const OWNED_CLASSES: ReadonlySet<unknown> = new Set<unknown>([
+  Object, Array, Date, Map, Set, RegExp, ArrayBuffer, Buffer, Expiring,
+  Number, String, Boolean, BigInt, Symbol, Function, Promise,
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+]);
+
+/**
+ * Built-in classes a user class may extend and still be stored by the codec: an instance of
+ * `class Stamp extends Date` is stored as a Date and restored as a Stamp when the field declares
+ * Stamp. Nearest first (Buffer before Uint8Array).
+ */
+const EXTENSIBLE_BUILT_INS: readonly Function[] = [
+  Date, Map, Set, RegExp, ArrayBuffer, Buffer, Expiring, Array,
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+];
+
+/**
+ * How a field's declared class is stored: `undefined` when the codec stores it by itself exactly
+ * (Date, Map, Expiring, ...: as if nothing were declared), `{ base }` for a subclass of one of those
+ * (stored as `base`, restored with the declared class's prototype), `{ classCodec: true }` for any
+ * other class (class-transformer).
+ */
+export type DeclaredStorage = { readonly base: Function } | { readonly classCodec: true };
+
+/** See {@link DeclaredStorage}. `declared` is what the `type` option returned, or `design:type`. */
+export function declaredStorage(declared: unknown): DeclaredStorage | undefined {
+  if (typeof declared !== 'function' || OWNED_CLASSES.has(declared)) return undefined;
+  const base = EXTENSIBLE_BUILT_INS.find((builtIn) => declared.prototype instanceof builtIn);
+  return base === undefined ? { classCodec: true } : { base };
+}
+
+/** Whether values of the declared class `type` go through class-transformer. */
+export function needsClassCodec(type: ClassType): boolean {
+  const storage = declaredStorage(type);
+  return storage !== undefined && 'classCodec' in storage;
+}
+
+/**
  * Encodes the value of field `field`. Throws an {@link EncodeProblem} naming the path of the first
- * part of the value that cannot be stored.
+ * part of the value that cannot be stored. `type` is the field's declared user class (see
+ * {@link declaredStorage}); the classes the codec owns need none.
  */
 export function encodeValue(field: string, value: unknown, type?: ClassType): AttributeValue {
-  if (type === undefined) return encode(value, field, 0, []);
+  const storage = declaredStorage(type);
+  if (storage === undefined) return encode(value, field, 0, []);
+  if ('base' in storage) return encode(asBase(value, storage.base), field, 0, []);
   // The declared class applies to an Expiring's value, which the Expiring tag wraps.
   if (value instanceof Expiring) {
     const parts = Expiring.parts(value);
@@ -95,12 +144,46 @@ function toPlain(field: string, value: unknown): unknown {
 }
 
 /**
+ * A value of a declared subclass of a built-in, as the built-in: only typed arrays need it (the
+ * encoder matches them by exact prototype); a view shares the bytes, so nothing is copied twice.
+ * Applies to the elements of an array and the value inside an Expiring, as the `type` option does.
+ */
+function asBase(value: unknown, base: Function): unknown {
+  if (value instanceof base) {
+    if (!TYPED_ARRAYS.includes(base as TypedArrayClass)) return value;
+    const view = value as InstanceType<TypedArrayClass>;
+    const Base = base as TypedArrayClass;
+    return new Base(view.buffer, view.byteOffset, view.length);
+  }
+  if (Array.isArray(value)) return value.map((item) => asBase(item, base));
+  if (value instanceof Expiring) {
+    const parts = Expiring.parts(value);
+    return Expiring.restore(asBase(parts.value, base), parts.expiresAt);
+  }
+  return value;
+}
+
+/** The reverse of {@link asBase}: a decoded built-in takes the declared class's prototype. */
+function fromBase(value: unknown, base: Function, type: ClassType): unknown {
+  if (value instanceof base) return Object.setPrototypeOf(value, type.prototype);
+  if (Array.isArray(value)) return value.map((item) => fromBase(item, base, type));
+  if (value instanceof Expiring) {
+    const parts = Expiring.parts(value);
+    return Expiring.restore(fromBase(parts.value, base, type), parts.expiresAt);
+  }
+  return value;
+}
+
+/**
  * Decodes a stored field value. Throws a {@link DecodeProblem} for a tag it does not know or a
  * payload that does not fit its tag.
  */
 export function decodeValue(field: string, attribute: AttributeValue, type?: ClassType): unknown {
   const value = decode(attribute, field);
   if (type === undefined) return value;
+  const storage = declaredStorage(type);
+  if (storage === undefined) return value;
+  if ('base' in storage) return fromBase(value, storage.base, type);
   if (value instanceof Expiring) {
     const parts = Expiring.parts(value);
     return Expiring.restore(toInstance(field, parts.value, type), parts.expiresAt);
@@ -242,6 +325,8 @@ function tagged(type: string, payload: AttributeValue): AttributeValue {
 function copyBytes(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
 }
+
+type TypedArrayClass = (typeof TYPED_ARRAYS)[number];
 
 const TYPED_ARRAYS = [
   Int8Array,
