@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 export const INTERNALS = `
-export { encodeValue, decodeValue, fingerprint, attributeSize } from './src/persistence/codec';
+export { encodeValue, decodeValue, fingerprint } from './src/persistence/codec';
+export { attributeSize, SizeCache } from './src/persistence/storage/sizes';
 export { sameValue } from './src/persistence/sameValue';
 export { TrackedState } from './src/persistence/TrackedState';
 export { DynamoDBRowStore } from './src/persistence/RowStore';
@@ -31,7 +32,7 @@ export async function bundleFromSource(root, contents, outfile, extra = {}) {
   return outfile;
 }
 
-/** The internals bundle: encodeValue, decodeValue, fingerprint, attributeSize, sameValue, TrackedState, DynamoDBRowStore. */
+/** The internals bundle: encodeValue, decodeValue, fingerprint, attributeSize, SizeCache, sameValue, TrackedState, DynamoDBRowStore. */
 export function bundleInternals(root, outfile = join(root, '.tmp/bench/internals.js')) {
   return bundleFromSource(root, INTERNALS, outfile);
 }

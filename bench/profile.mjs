@@ -177,6 +177,7 @@ function buildWithInternals() {
     "export * from './bench/handlers/warm';\n" +
       "export { TrackedState } from './src/persistence/TrackedState';\n" +
       "export { DynamoDBRowStore } from './src/persistence/RowStore';\n" +
+      "export { LargeStateStorage } from './src/persistence/storage/largeState';\n" +
       "export { encodeValue } from './src/persistence/codec';\n",
     join(OUT, 'warm-with-internals.js'),
     { alias: { 'aws-lambda-persistence': join(root, 'src/index.ts') } },
@@ -366,8 +367,8 @@ async function splitPut(turn) {
   const W = require(await buildWithInternals());
   const times = { put: [], layout: [] };
   let current;
-  const original = { put: W.DynamoDBRowStore.prototype.put, layout: W.DynamoDBRowStore.prototype.layout };
-  W.DynamoDBRowStore.prototype.layout = function (...args) {
+  const original = { put: W.DynamoDBRowStore.prototype.put, layout: W.LargeStateStorage.prototype.layout };
+  W.LargeStateStorage.prototype.layout = function (...args) {
     const t0 = now();
     try {
       return original.layout.apply(this, args);

@@ -371,7 +371,14 @@ function warm(bundle, internals) {
   function partsOf(fields) {
     const holder = { log: [], byId: {}, count: 0 };
     // rowOverhead: the size of the row without the state (key, bookkeeping, names); a constant suffices here.
-    const tracked = new TrackedState({ tableName: TABLE, tableKey: 'bench-parts' }, () => 120, 4 * 1024 * 1024);
+    const tracked = new TrackedState({
+      location: { tableName: TABLE, tableKey: 'bench-parts' },
+      rowOverhead: () => 120,
+      maxBytes: 4 * 1024 * 1024,
+      sizes: new codec.SizeCache(),
+      onCorruptField: 'fail',
+      open: false,
+    });
     tracked.attach(holder, [{ name: 'log' }, { name: 'byId' }, { name: 'count' }]);
     const row = { fields, revision: 1 };
     // As after a cold start that read the row holding the state (decoded values, as the library has them).

@@ -1,4 +1,5 @@
-import { decodeValue, EncodeProblem, encodeValue, fingerprint, attributeSize } from '../src/persistence/codec';
+import { decodeValue, EncodeProblem, encodeValue, fingerprint } from '../src/persistence/codec';
+import { attributeSize } from '../src/persistence/storage/sizes';
 
 const roundTrip = (value: unknown) => decodeValue('field', encodeValue('field', value));
 

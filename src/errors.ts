@@ -265,3 +265,11 @@ export function warnStartingFresh(error: CorruptRowError): void {
     code: 'AWS_LAMBDA_PERSISTENCE_START_FRESH',
   });
 }
+
+/**
+ * How messages name a row: `"my-fn" of table "AWSLambdaPersistence"`, after the word "row". The one
+ * place that wording lives.
+ */
+export function rowName(location: Required<ErrorLocation>): string {
+  return `"${location.tableKey}" of table "${location.tableName}"`;
+}

@@ -29,7 +29,7 @@ export type { BillingOptions, DynamoDBSender, PersistenceOptions, RefreshPolicy 
 export type { DeadlineEvent, DeadlineSignal } from './persistence/Deadline';
 export { policyFor } from './persistence/iamPolicy';
 export type { PolicyTarget } from './persistence/iamPolicy';
-export { FORMAT_VERSION } from './persistence/codec';
+export { FORMAT_VERSION } from './persistence/storage/itemFormat';
 export {
   AccessDeniedError,
   ConfigurationError,

@@ -1,8 +1,11 @@
-import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError, FORMAT_VERSION, PersistenceError } from '../index';
-import { attributeSize, decodeValue, DecodeProblem } from '../persistence/codec';
+import { decodeValue, DecodeProblem } from '../persistence/codec';
 import { DEFAULTS, ENVIRONMENT, resolveOptions, type DynamoDBSender } from '../persistence/options';
 import { DynamoDBRowStore } from '../persistence/RowStore';
+import { createDefaultClient } from '../persistence/storage/DynamoDBItems';
+import { ItemFormat } from '../persistence/storage/itemFormat';
+import { attributeSize, itemSize, SizeCache } from '../persistence/storage/sizes';
 import type { Command } from './command';
 import { stringOption } from './command';
 import { regionOption, required, tableOption } from './optionChecks';
@@ -45,30 +48,24 @@ export async function inspectRow(
   settings: { tableName: string; tableKey: string; keyFieldName?: string; valueFieldName?: string },
 ): Promise<RowReport | null | 'table-missing'> {
   const options = resolveOptions({ ...settings, onCorruptRow: 'fail' }, {});
-  // The store returns the state, not the item: keep the items its GetItems return, for the format
-  // and the sizes, instead of reading them a second time.
+  // Every item the store reads (the row, re-reads of it, its parts), for the format and the sizes.
   const items: Record<string, AttributeValue>[] = [];
-  const recorder: DynamoDBSender = {
-    async send(command, sendOptions) {
-      const output = (await client.send(command, sendOptions)) as { Item?: Record<string, AttributeValue> };
-      if (command instanceof GetItemCommand && output.Item) items.push(output.Item);
-      return output;
-    },
-  };
-  const store = new DynamoDBRowStore(recorder, options, settings.tableKey);
+  const store = new DynamoDBRowStore(client, options, settings.tableKey, new SizeCache(), undefined, (item) => items.push(item));
   const row = await store.get();
   if (row === null || row === 'table-missing') return row;
   // The last read of the row and the part reads after it: the store re-reads when parts were replaced.
   let first = items.length - 1;
   while (items[first]![options.keyFieldName]?.S !== settings.tableKey) first -= 1;
   const rowItem = items[first]!;
-  if (rowItem[options.valueFieldName] === undefined && rowItem.packed === undefined && rowItem.parts === undefined) {
+  const format = new ItemFormat(options, { tableName: options.tableName, tableKey: settings.tableKey });
+  if (!format.hasState(rowItem)) {
     throw new ConfigurationError(
       '--value-field',
       `Row "${settings.tableKey}" has no attribute "${options.valueFieldName}" (it has ${Object.keys(rowItem).join(', ')}): ` +
         'pass the attribute that holds the state with --value-field.',
     );
   }
+  const parsed = format.parse(rowItem);
   const read = items.slice(first);
   const fields: Record<string, unknown> = {};
   for (const [name, attribute] of Object.entries(row.fields)) {
@@ -82,10 +79,10 @@ export async function inspectRow(
   return {
     table: options.tableName,
     key: settings.tableKey,
-    format: rowItem.format?.N !== undefined ? Number(rowItem.format.N) : 1,
+    format: parsed.format,
     revision: row.revision,
-    ...(rowItem.updatedAt?.S !== undefined && { updatedAt: rowItem.updatedAt.S }),
-    layout: rowItem.parts !== undefined ? 'parts' : rowItem.packed !== undefined ? 'packed' : 'map',
+    ...(parsed.updatedAt !== undefined && { updatedAt: parsed.updatedAt }),
+    layout: parsed.state.kind,
     size: {
       state: store.rowOverhead + attributeSize({ M: row.fields as Record<string, AttributeValue> }),
       stored: read.reduce((total, item) => total + itemSize(item), 0),
@@ -93,11 +90,6 @@ export async function inspectRow(
     },
     fields,
   };
-}
-
-/** An item's size per the DynamoDB rules: attribute names plus values. */
-function itemSize(item: Record<string, AttributeValue>): number {
-  return Object.entries(item).reduce((size, [name, value]) => size + Buffer.byteLength(name) + attributeSize(value), 0);
 }
 
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/;
@@ -111,7 +103,7 @@ function clientFor(endpoint: string | undefined, region: string | undefined, env
   const local = endpoint !== undefined && LOOPBACK.test(endpoint);
   const localRegion = local && !env.AWS_REGION && !env.AWS_DEFAULT_REGION ? 'us-east-1' : undefined;
   const localCredentials = local && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
-  return new DynamoDBClient({
+  return createDefaultClient(3, {
     ...(endpoint !== undefined && { endpoint }),
     ...((region ?? localRegion) !== undefined && { region: region ?? localRegion }),
     ...(localCredentials && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),

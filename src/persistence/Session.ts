@@ -1,7 +1,8 @@
-import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError } from '../errors';
+import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError, rowName } from '../errors';
 import { resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
 import { Deadline, NO_DEADLINE } from './Deadline';
 import { createDefaultClient, DynamoDBRowStore, type RowStore } from './RowStore';
+import { SizeCache } from './storage/sizes';
 import { TrackedState } from './TrackedState';
 import { WriteQueue } from './WriteQueue';
 
@@ -65,7 +66,6 @@ export class Session {
   ) {
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
-      createTable: options.createTable,
       signal: () => this.deadline.requestSignal(),
     });
   }
@@ -80,14 +80,16 @@ export class Session {
           `Pass { tableKey: 'my-function' } in the options or set ${ENVIRONMENT.tableKey}.`,
       );
     }
-    const store = new DynamoDBRowStore(client, options, tableKey, context.invokedFunctionArn);
-    const state = new TrackedState(
-      { tableName: store.tableName, tableKey },
-      () => store.rowOverhead,
-      options.maxStateBytes,
-      options.onCorruptRow === 'start-fresh',
-      view.open === true,
-    );
+    const sizes = new SizeCache();
+    const store = new DynamoDBRowStore(client, options, tableKey, sizes, context.invokedFunctionArn);
+    const state = new TrackedState({
+      location: { tableName: store.tableName, tableKey },
+      rowOverhead: () => store.rowOverhead,
+      maxBytes: options.maxStateBytes,
+      sizes,
+      onCorruptField: options.onCorruptRow,
+      open: view.open === true,
+    });
     view.attach(state);
     const session = new Session(state, store, options, view);
     session.startDeadline(context);
@@ -208,15 +210,13 @@ export class Session {
     try {
       row = await this.store.get(signal);
       if (row === 'table-missing') {
-        if (!this.options.createTable) throw this.store.missingTable();
-        await this.store.createTable(signal);
+        await this.store.createMissingTable(signal);
         row = null;
       }
     } catch (error) {
       if (error instanceof PersistenceError) throw error;
       throw new PersistenceReadError(
-        `Could not read row "${this.store.tableKey}" of table "${this.store.tableName}": ` +
-          `${(error as Error)?.message ?? String(error)}`,
+        `Could not read row ${rowName(this.store)}: ${(error as Error)?.message ?? String(error)}`,
         { tableName: this.store.tableName, tableKey: this.store.tableKey, cause: error },
       );
     }

@@ -1,9 +1,16 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { CorruptRowError, DecoratorUsageError, SerializationError, StateTooLargeError, warnStartingFresh, type ErrorLocation } from '../errors';
+import {
+  CorruptRowError,
+  DecoratorUsageError,
+  rowName,
+  SerializationError,
+  StateTooLargeError,
+  warnStartingFresh,
+  type ErrorLocation,
+} from '../errors';
 import type { FieldSpec } from '../decorators/fieldSpecs';
 import { resolveFieldType } from '../decorators/fieldSpecs';
 import {
-  attributeSize,
   decodeValue,
   DecodeProblem,
   EncodeProblem,
@@ -13,7 +20,9 @@ import {
   type ClassType,
 } from './codec';
 import { CLASS_CODEC_FIX, registeredClassCodec } from './classCodec';
+import type { FieldChange, FieldChanges } from './FieldChange';
 import type { StoredRow } from './RowStore';
+import { entrySize, type SizeCache } from './storage/sizes';
 import { sameValue } from './sameValue';
 
 /** An encoded field value; `attribute` undefined means the field is absent from the row. */
@@ -24,6 +33,7 @@ interface Encoded {
 }
 
 const ABSENT: Encoded = { attribute: undefined, print: '', size: 0 };
+const REMOVE: FieldChange = { kind: 'remove' };
 
 /**
  * A stored attribute as an {@link Encoded}: its fingerprint and size are worked out when first
@@ -55,12 +65,33 @@ function sameEncoding(a: Encoded, b: Encoded): boolean {
 
 /** One write's content, taken by {@link TrackedState.snapshot}. */
 export interface Snapshot {
-  /** The full state map to store. */
+  /** The full state map to store (for a write of the whole row). */
   readonly fields: Readonly<Record<string, AttributeValue>>;
   /** The revision the write expects to replace. */
   readonly expectedRevision: number;
-  /** The fields this write carries changes for, with the encoding it stores for each. */
-  readonly changes: ReadonlyMap<string, Encoded>;
+  /** What the write does to each field it carries a change for. */
+  readonly changes: FieldChanges;
+  /** The encoding each changed field will be stored as: what {@link TrackedState.confirm} records. */
+  readonly encodings: ReadonlyMap<string, Encoded>;
+}
+
+/** How a {@link TrackedState} behaves. */
+export interface TrackedStateSettings {
+  /** The table and row, for errors. */
+  readonly location: Required<ErrorLocation>;
+  /** The size of the row without its state: key, bookkeeping, attribute names (asked when first needed). */
+  readonly rowOverhead: () => number;
+  /** The largest encoded state accepted (maxStateBytes). */
+  readonly maxBytes: number;
+  /** Sizes of attributes, shared with the store. */
+  readonly sizes: SizeCache;
+  /** A stored field that cannot be decoded: fail, or treat it as absent with a warning (onCorruptRow). */
+  readonly onCorruptField: 'fail' | 'start-fresh';
+  /**
+   * Track every name in the row and accept any name in {@link TrackedState.assign} (a map's keys),
+   * rather than only the fields attached.
+   */
+  readonly open: boolean;
 }
 
 interface Field {
@@ -101,19 +132,11 @@ export class TrackedState {
   /** Called whenever a field becomes dirty through assignment. */
   onChange: () => void = () => undefined;
 
-  constructor(
-    private readonly location: Required<ErrorLocation>,
-    /** The size of the row without its state: key, bookkeeping, attribute names (asked when first needed). */
-    private readonly rowOverhead: () => number,
-    private readonly maxBytes: number,
-    /** Treat a stored field that cannot be decoded as absent (warning) instead of failing. */
-    private readonly startFreshOnCorruptField = false,
-    /**
-     * Track every name in the row and accept any name in {@link assign} (a map's keys), rather
-     * than only the fields attached.
-     */
-    private readonly open = false,
-  ) {}
+  private readonly location: Required<ErrorLocation>;
+
+  constructor(private readonly settings: TrackedStateSettings) {
+    this.location = settings.location;
+  }
 
   /**
    * Takes over the persistent fields of a constructed instance: records each own value as the
@@ -270,7 +293,7 @@ export class TrackedState {
    */
   private takeRow(row: StoredRow | null, choose: (field: Field, stored: Record<string, AttributeValue>) => 'read' | 'initial' | 'keep'): void {
     const stored = { ...(row?.fields ?? {}) };
-    if (this.open) for (const name of Object.keys(stored)) if (!this.fields.has(name)) this.track(name);
+    if (this.settings.open) for (const name of Object.keys(stored)) if (!this.fields.has(name)) this.track(name);
     const taken: [Field, Encoded, unknown][] = [];
     const kept: [Field, Encoded][] = [];
     for (const field of this.fields.values()) {
@@ -313,12 +336,28 @@ export class TrackedState {
 
   /** The content of the next write, or undefined when nothing is dirty. */
   snapshot(): Snapshot | undefined {
-    const changes = new Map<string, Encoded>();
+    const encodings = this.dirty();
+    if (encodings.size === 0) return undefined;
+    const changes = new Map<string, FieldChange>();
+    for (const [name, encoded] of encodings) changes.set(name, this.changeOf(this.fields.get(name)!, encoded));
+    return { fields: this.merged(encodings), expectedRevision: this.revision, changes, encodings };
+  }
+
+  /**
+   * The change a write makes for a dirty field, by the field's strategy. Every field is
+   * last-writer-wins today: the write stores the field's value (or removes it).
+   */
+  private changeOf(_field: Field, encoded: Encoded): FieldChange {
+    return encoded.attribute === undefined ? REMOVE : { kind: 'set', attribute: encoded.attribute };
+  }
+
+  /** The fields whose current encoding differs from the row's, with that encoding. */
+  private dirty(): Map<string, Encoded> {
+    const dirty = new Map<string, Encoded>();
     for (const field of this.fields.values()) {
-      if (!sameEncoding(field.current, field.baseline)) changes.set(field.spec.name, field.current);
+      if (!sameEncoding(field.current, field.baseline)) dirty.set(field.spec.name, field.current);
     }
-    if (changes.size === 0) return undefined;
-    return { fields: this.merged(changes), expectedRevision: this.revision, changes };
+    return dirty;
   }
 
   /** The revision of the row this state was last read from or written to. */
@@ -330,7 +369,7 @@ export class TrackedState {
   confirm(snapshot: Snapshot, revision: number): void {
     this.stored = { ...snapshot.fields };
     this.revision = revision;
-    for (const [name, encoded] of snapshot.changes) this.fields.get(name)!.baseline = encoded;
+    for (const [name, encoded] of snapshot.encodings) this.fields.get(name)!.baseline = encoded;
   }
 
   /** The last known row, to write again into a table that was recreated. */
@@ -344,7 +383,7 @@ export class TrackedState {
     try {
       return [encoded, this.decode(field, encoded.attribute)];
     } catch (error) {
-      if (!(error instanceof CorruptRowError) || !this.startFreshOnCorruptField) throw error;
+      if (!(error instanceof CorruptRowError) || this.settings.onCorruptField === 'fail') throw error;
       warnStartingFresh(error);
       // As if the row had nothing for the field: the initializer stands, the next write drops it.
       delete stored[field.spec.name];
@@ -358,16 +397,7 @@ export class TrackedState {
     return new StoredEncoding(attribute, this.sizeOfAttribute);
   }
 
-  /** Attribute sizes, remembered per attribute object: the state's size is summed on every assignment. */
-  private readonly sizes = new WeakMap<AttributeValue, number>();
-
-  private readonly sizeOfAttribute = (attribute: AttributeValue): number => this.sizeOf(attribute);
-
-  private sizeOf(attribute: AttributeValue): number {
-    let size = this.sizes.get(attribute);
-    if (size === undefined) this.sizes.set(attribute, (size = attributeSize(attribute)));
-    return size;
-  }
+  private readonly sizeOfAttribute = (attribute: AttributeValue): number => this.settings.sizes.dynamo(attribute);
 
   private merged(changes: ReadonlyMap<string, Encoded>): Record<string, AttributeValue> {
     const fields = { ...this.stored };
@@ -379,23 +409,20 @@ export class TrackedState {
   }
 
   private checkSize(candidates: [Field, Encoded][]): void {
-    const changes = new Map<string, Encoded>();
-    for (const field of this.fields.values()) {
-      if (!sameEncoding(field.current, field.baseline)) changes.set(field.spec.name, field.current);
-    }
+    const changes = this.dirty();
     for (const [field, encoded] of candidates) changes.set(field.spec.name, encoded);
     // The row's size per the DynamoDB rules: the state map (3 bytes, plus per entry 1 byte, the
     // name and the value) and the rest of the row. Sizes of encodings are known already.
-    let size = this.rowOverhead() + 3;
+    let size = this.settings.rowOverhead() + 3;
     for (const [name, attribute] of Object.entries(this.stored)) {
-      if (!changes.has(name)) size += 1 + Buffer.byteLength(name) + this.sizeOf(attribute);
+      if (!changes.has(name)) size += entrySize(name, this.settings.sizes.dynamo(attribute));
     }
     for (const [name, encoded] of changes) {
-      if (encoded.attribute !== undefined) size += 1 + Buffer.byteLength(name) + encoded.size;
+      if (encoded.attribute !== undefined) size += entrySize(name, encoded.size);
     }
-    if (size > this.maxBytes) {
+    if (size > this.settings.maxBytes) {
       const largest = candidates.reduce((a, b) => (b[1].size > a[1].size ? b : a));
-      throw new StateTooLargeError(largest[0].spec.name, size, this.maxBytes, this.location);
+      throw new StateTooLargeError(largest[0].spec.name, size, this.settings.maxBytes, this.location);
     }
   }
 
@@ -404,7 +431,7 @@ export class TrackedState {
     if (value === undefined) return ABSENT;
     try {
       const attribute = encodeValue(name, value, type);
-      return { attribute, print: fingerprint(attribute), size: attributeSize(attribute) };
+      return { attribute, print: fingerprint(attribute), size: this.settings.sizes.dynamo(attribute) };
     } catch (error) {
       if (error instanceof EncodeProblem) {
         const problem = what === undefined ? error.problem : `${error.problem} ${what}`;
@@ -434,7 +461,7 @@ export class TrackedState {
     } catch (error) {
       if (error instanceof DecodeProblem) {
         throw new CorruptRowError(
-          `Row "${this.location.tableKey}" of table "${this.location.tableName}": field "${name}" at ` +
+          `Row ${rowName(this.location)}: field "${name}" at ` +
             `${error.path}: ${error.problem}.`,
           { ...this.location, cause: error.cause },
         );

@@ -2,6 +2,7 @@ import {
   DeadlineExceededError,
   PersistenceError,
   PersistenceWriteError,
+  rowName,
   WriteConflictError,
   type ErrorLocation,
 } from '../errors';
@@ -13,8 +14,6 @@ import type { TrackedState } from './TrackedState';
 export interface WriteQueueSettings {
   /** Re-read, merge and retry this many times after a conflict. */
   readonly conflictRetries: number;
-  /** Create the table when a write finds it missing. */
-  readonly createTable: boolean;
   /** The abort signal for the next request (the invocation's deadline), or undefined for none. */
   readonly signal: () => DeadlineSignal | undefined;
 }
@@ -76,9 +75,8 @@ export class WriteQueue {
         return;
       }
       if (outcome.status === 'table-missing') {
-        if (!this.settings.createTable) throw this.store.missingTable();
         try {
-          await this.store.createTable(signal);
+          await this.store.createMissingTable(signal);
         } catch (error) {
           throw this.failure(error, [...snapshot.changes.keys()]);
         }
@@ -88,7 +86,7 @@ export class WriteQueue {
       }
       if (attempt >= this.settings.conflictRetries) {
         throw new WriteConflictError(
-          `Row "${this.store.tableKey}" of table "${this.store.tableName}" kept changing under this write ` +
+          `Row ${rowName(this.location())} kept changing under this write ` +
             `(${attempt + 1} conflicting attempts); fields ${[...snapshot.changes.keys()].join(', ')} are not ` +
             'stored yet and go out with the next write. Raise conflictRetries if many environments write at once.',
           this.location(),
@@ -109,8 +107,8 @@ export class WriteQueue {
     if (error instanceof PersistenceError) return error;
     const reason = (error as Error)?.message ?? String(error);
     return new PersistenceWriteError(
-      `Could not save field(s) ${fields.join(', ')} to row "${this.store.tableKey}" of table ` +
-        `"${this.store.tableName}": ${reason}. The change stays pending and goes out with the next write.`,
+      `Could not save field(s) ${fields.join(', ')} to row ${rowName(this.location())}: ${reason}. ` +
+        'The change stays pending and goes out with the next write.',
       { ...this.location(), cause: error, fields },
     );
   }

@@ -13,16 +13,6 @@ import { Expiring } from './Expiring';
  * declared type, and they are restored through class-transformer (`aws-lambda-persistence/class-transformer`).
  */
 
-/**
- * Version of the stored format, written with every row as `format`. See docs/storage-format.md.
- *
- * @example
- * ```ts
- * if (Number(item.format?.N ?? 1) > FORMAT_VERSION) console.warn('row written by a newer release');
- * ```
- */
-export const FORMAT_VERSION = 1;
-
 /** The key that marks a tagged value. */
 export const TAG = '@type';
 /** The key holding a tagged value's payload. */
@@ -459,53 +449,4 @@ export function fingerprint(attribute: AttributeValue): string {
     return `${out}}`;
   }
   return '?';
-}
-
-/**
- * The size DynamoDB counts for an attribute value, per "DynamoDB item sizes and formats" in the
- * DynamoDB developer guide: UTF-8 bytes for strings, raw bytes for binary, about one byte per two
- * significant digits plus one for numbers, 1 for BOOL/NULL, and 3 bytes plus one per element for
- * lists and maps. Attribute names are counted by the caller.
- */
-export function attributeSize(attribute: AttributeValue, binaryAsBase64 = false): number {
-  if (attribute.S !== undefined) return Buffer.byteLength(attribute.S, 'utf8');
-  if (attribute.N !== undefined) return numberSize(attribute.N);
-  if (attribute.BOOL !== undefined || attribute.NULL !== undefined) return 1;
-  // DynamoDB counts raw bytes; moto counts the base64 text, 4/3 as much. Layout decisions count
-  // the larger so that a row fits on both.
-  if (attribute.B !== undefined) return binaryAsBase64 ? Math.ceil(attribute.B.length / 3) * 4 : attribute.B.length;
-  if (attribute.L !== undefined) {
-    let size = 3;
-    for (const item of attribute.L) size += 1 + attributeSize(item, binaryAsBase64);
-    return size;
-  }
-  if (attribute.M !== undefined) {
-    let size = 3;
-    for (const key of Object.keys(attribute.M)) {
-      size += 1 + Buffer.byteLength(key, 'utf8') + attributeSize(attribute.M[key]!, binaryAsBase64);
-    }
-    return size;
-  }
-  return 0;
-}
-
-function numberSize(text: string): number {
-  // Significant digits: the mantissa without sign, point, and leading or trailing zeros.
-  let end = text.length;
-  const exponent = text.search(/[eE]/);
-  if (exponent >= 0) end = exponent;
-  let first = -1;
-  let last = -1;
-  let digits = 0;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) continue;
-    digits++;
-    if (c !== 48) {
-      if (first < 0) first = digits;
-      last = digits;
-    }
-  }
-  const significant = first < 0 ? 1 : last - first + 1;
-  return Math.ceil(significant / 2) + 1;
 }

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors';
+import { RESERVED_ATTRIBUTES } from './storage/itemFormat';
 import type { DeadlineSignal } from './Deadline';
 
 /**
@@ -205,7 +206,6 @@ export const DEFAULTS = {
  */
 const MAX_TABLE_KEY_BYTES = 1984;
 
-export const RESERVED_ATTRIBUTES = ['revision', 'format', 'updatedAt', 'writeId', 'packed', 'parts', 'part'] as const;
 
 /** Environment variable for each option that has one. */
 export const ENVIRONMENT = {
@@ -288,7 +288,7 @@ export function resolveOptions(
     ['keyFieldName', keyFieldName],
     ['valueFieldName', valueFieldName],
   ] as const) {
-    if ((RESERVED_ATTRIBUTES as readonly string[]).includes(value)) {
+    if (RESERVED_ATTRIBUTES.includes(value)) {
       throw new ConfigurationError(
         option,
         `Option "${option}" cannot be "${value}": the library stores its own bookkeeping under ` +

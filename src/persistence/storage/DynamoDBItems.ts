@@ -1,0 +1,152 @@
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type CreateTableCommandInput,
+  type DynamoDBClientConfig,
+  type PutItemCommandInput,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { AccessDeniedError, DeadlineExceededError, type ErrorLocation } from '../../errors';
+import type { DeadlineSignal } from '../Deadline';
+import { arnParts, policyFor } from '../iamPolicy';
+import type { DynamoDBSender } from '../options';
+
+/** A write's condition failed; `item` is the item as it is now when DynamoDB returned it. */
+export interface ConditionFailed {
+  readonly conflict: true;
+  readonly item?: Record<string, AttributeValue>;
+}
+
+/** The table does not exist. */
+export const TABLE_MISSING = 'table-missing';
+export type TableMissing = typeof TABLE_MISSING;
+
+/**
+ * The client the library creates when none is injected: standard AWS environment, SDK retries;
+ * `config` adds to it (the CLI's endpoint and region).
+ */
+export function createDefaultClient(maxAttempts: number, config: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({ maxAttempts, ...config });
+}
+
+/**
+ * The thin adapter over the AWS SDK: the one module that builds DynamoDB commands. It turns the
+ * SDK's failures into outcomes (a failed condition, a missing table) and the library's errors
+ * (AccessDenied: an {@link AccessDeniedError} with the policy to attach; an aborted request: a
+ * {@link DeadlineExceededError}); other SDK errors, after the SDK's own retries, are thrown as
+ * they are for the caller to wrap with its context.
+ */
+export class DynamoDBItems {
+  constructor(
+    private readonly client: DynamoDBSender,
+    private readonly location: Required<ErrorLocation>,
+    /** What the AccessDeniedError's policy covers. */
+    private readonly access: { readonly createTable: boolean; readonly invokedFunctionArn?: string | undefined },
+    /** Sees every item a GetItem returns (the CLI's `inspect` sizes them). */
+    private readonly onItemRead?: (item: Record<string, AttributeValue>) => void,
+  ) {}
+
+  /** A strongly consistent GetItem. */
+  async get(key: Record<string, AttributeValue>, signal?: DeadlineSignal): Promise<Record<string, AttributeValue> | undefined | TableMissing> {
+    try {
+      const command = new GetItemCommand({ TableName: this.location.tableName, Key: key, ConsistentRead: true });
+      const output = (await this.client.send(command, { abortSignal: signal })) as { Item?: Record<string, AttributeValue> };
+      if (output.Item !== undefined) this.onItemRead?.(output.Item);
+      return output.Item;
+    } catch (error) {
+      if (isNamed(error, 'ResourceNotFoundException')) return TABLE_MISSING;
+      throw this.translate(error, 'dynamodb:GetItem', 'reading the row');
+    }
+  }
+
+  /** A PutItem; with a condition, its failure is an outcome. */
+  async put(input: Omit<PutItemCommandInput, 'TableName'>, signal?: DeadlineSignal): Promise<undefined | ConditionFailed | TableMissing> {
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.location.tableName, ...input }), { abortSignal: signal });
+      return undefined;
+    } catch (error) {
+      return this.outcome(error, 'dynamodb:PutItem', 'writing the row');
+    }
+  }
+
+  /** An UpdateItem returning the item after it; its condition's failure is an outcome. */
+  async update(
+    input: Omit<UpdateItemCommandInput, 'TableName'>,
+    signal?: DeadlineSignal,
+  ): Promise<{ readonly updated: Record<string, AttributeValue> } | ConditionFailed | TableMissing> {
+    try {
+      const command = new UpdateItemCommand({ TableName: this.location.tableName, ReturnValues: 'ALL_NEW', ...input });
+      const output = (await this.client.send(command, { abortSignal: signal })) as { Attributes?: Record<string, AttributeValue> };
+      return { updated: output.Attributes ?? {} };
+    } catch (error) {
+      return this.outcome(error, 'dynamodb:UpdateItem', 'writing the row');
+    }
+  }
+
+  /** Best effort, no deadline: an item left behind is unreachable garbage, not state. */
+  async delete(key: Record<string, AttributeValue>): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.location.tableName, Key: key })).catch(() => undefined);
+  }
+
+  /** CreateTable; `false` when another environment is creating it at this moment. */
+  async createTable(input: Omit<CreateTableCommandInput, 'TableName'>, signal?: DeadlineSignal): Promise<boolean> {
+    try {
+      await this.client.send(new CreateTableCommand({ TableName: this.location.tableName, ...input }), { abortSignal: signal });
+      return true;
+    } catch (error) {
+      if (isNamed(error, 'ResourceInUseException')) return false;
+      throw this.translate(error, 'dynamodb:CreateTable', 'creating the table');
+    }
+  }
+
+  /** The table's status; undefined while DescribeTable does not see it (eventually consistent). */
+  async tableStatus(signal?: DeadlineSignal): Promise<string | undefined> {
+    try {
+      const command = new DescribeTableCommand({ TableName: this.location.tableName });
+      const output = (await this.client.send(command, { abortSignal: signal })) as { Table?: { TableStatus?: string } };
+      return output.Table?.TableStatus;
+    } catch (error) {
+      if (isNamed(error, 'ResourceNotFoundException')) return undefined;
+      throw this.translate(error, 'dynamodb:DescribeTable', 'waiting for the new table');
+    }
+  }
+
+  private outcome(error: unknown, action: string, doing: string): ConditionFailed | TableMissing {
+    if (isNamed(error, 'ConditionalCheckFailedException')) {
+      const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+      return item === undefined ? { conflict: true } : { conflict: true, item };
+    }
+    if (isNamed(error, 'ResourceNotFoundException')) return TABLE_MISSING;
+    throw this.translate(error, action, doing);
+  }
+
+  private translate(error: unknown, action: string, doing: string): unknown {
+    if (isNamed(error, 'AccessDeniedException')) {
+      const policy = policyFor({
+        tableName: this.location.tableName,
+        tableKey: this.location.tableKey,
+        createTable: this.access.createTable,
+        ...arnParts(this.access.invokedFunctionArn),
+      });
+      return new AccessDeniedError(action, policy, { ...this.location, cause: error });
+    }
+    if (isNamed(error, 'AbortError') || isNamed(error, 'TimeoutError')) {
+      return new DeadlineExceededError(
+        `Stopped ${doing} in table "${this.location.tableName}" before the invocation's deadline; the change stays ` +
+          'pending and is retried with the next write. Raise the function timeout or lower deadlineMarginMs.',
+        { ...this.location, cause: error },
+      );
+    }
+    return error;
+  }
+}
+
+function isNamed(error: unknown, name: string): boolean {
+  return (error as { name?: unknown } | null)?.name === name;
+}
