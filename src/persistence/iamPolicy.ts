@@ -19,8 +19,12 @@ export interface PolicyTarget {
   readonly partition?: string;
 }
 
-/** The item-level actions the library calls (DeleteItem: parts of a large state it replaced). */
-export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'] as const;
+/**
+ * The item-level actions the library's store sends (UpdateItem: a write of changed fields;
+ * DeleteItem: parts of a large state it replaced). spec/iamPolicy.spec.ts fails when the store sends
+ * a command this list does not allow.
+ */
+export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 /** The table-level actions used to create a missing table. */
 export const TABLE_ACTIONS = ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:TagResource'] as const;
 
