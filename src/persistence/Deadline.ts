@@ -78,7 +78,7 @@ export class Deadline {
   private ended = false;
 
   /** `at`: the time (ms since the epoch) by which requests must be done; undefined for none. */
-  constructor(private readonly at: number | undefined) {}
+  constructor(readonly at: number | undefined) {}
 
   /** The signal for the next request, or undefined when there is no deadline or it has ended. */
   requestSignal(): DeadlineSignal | undefined {

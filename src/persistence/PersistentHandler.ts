@@ -42,7 +42,7 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
   abstract handler(event: TEvent, context: LambdaContext): Promise<TResult>;
 
   /**
-   * Assigns several persistent fields and writes them in one PutItem. Resolves when they are
+   * Assigns several persistent fields and writes them in one write request. Resolves when they are
    * durable. Every value is checked before any is assigned: a value that cannot be stored throws
    * and leaves all fields as they were.
    *

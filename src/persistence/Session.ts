@@ -1,6 +1,6 @@
 import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError, rowName } from '../errors';
-import { resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
-import { Deadline, NO_DEADLINE } from './Deadline';
+import { nonEmpty, resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
+import { Invocation } from './Invocation';
 import { createDefaultClient, DynamoDBRowStore, type RowStore } from './RowStore';
 import { SizeCache } from './storage/sizes';
 import { TrackedState } from './TrackedState';
@@ -52,8 +52,8 @@ export interface View {
  * every way of using the library. Created on the first invocation (or by `PersistentMap.open`).
  */
 export class Session {
-  /** Aborts requests at the invocation's deadline; none between invocations. One per invocation. */
-  private deadline: Deadline = NO_DEADLINE;
+  /** The invocations running now: one at a time in standard Lambda, several under Managed Instances. */
+  private readonly invocations = new Set<Invocation>();
   /** When the row was last read or written, for the refresh policy. */
   private lastSync = Date.now();
   private readonly queue: WriteQueue;
@@ -66,7 +66,7 @@ export class Session {
   ) {
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
-      signal: () => this.deadline.requestSignal(),
+      signal: () => this.earliestInvocation()?.signal(),
     });
   }
 
@@ -92,11 +92,11 @@ export class Session {
     });
     view.attach(state);
     const session = new Session(state, store, options, view);
-    session.startDeadline(context);
+    const invocation = new Invocation(context, options.deadlineMarginMs);
     try {
-      await session.read(true);
+      await session.read(true, invocation);
     } finally {
-      session.end();
+      invocation.end();
     }
     state.onChange = () => {
       // Started by a plain assignment, which cannot await: the invocation's final flush (or the
@@ -112,57 +112,59 @@ export class Session {
    * every change durable before settling, whether `body` returns or throws.
    */
   async run<T>(context: LambdaContext, body: () => Promise<T>): Promise<T> {
-    await this.begin(context);
+    const invocation = await this.begin(context);
     try {
       let result: T;
       try {
         result = await body();
       } catch (handlerError) {
-        throw await this.failWith(handlerError);
+        throw await this.failWith(handlerError, invocation);
       }
-      await this.flush();
+      await this.flush(invocation);
       return result;
     } finally {
-      this.end();
+      this.end(invocation);
     }
   }
 
   /** Starts an invocation (for middlewares, whose before and after steps are separate calls). */
-  async begin(context: LambdaContext): Promise<void> {
-    this.startDeadline(context);
+  async begin(context: LambdaContext): Promise<Invocation> {
+    const invocation = new Invocation(context, this.options.deadlineMarginMs);
+    this.invocations.add(invocation);
     try {
-      await this.refreshIfOlderThan(this.options.refreshAfterMs);
+      await this.refreshIfOlderThan(this.options.refreshAfterMs, invocation);
     } catch (error) {
-      this.end();
+      this.end(invocation);
       throw error;
     }
+    return invocation;
   }
 
   /** Reads the row again if the copy in memory is older than `maxAgeMs` (the refresh policy). */
-  async refreshIfOlderThan(maxAgeMs: number): Promise<void> {
-    if (Date.now() - this.lastSync >= maxAgeMs) await this.read(false);
+  async refreshIfOlderThan(maxAgeMs: number, invocation?: Invocation): Promise<void> {
+    if (Date.now() - this.lastSync >= maxAgeMs) await this.read(false, invocation);
   }
 
   /** Ends an invocation: disarms its deadline. */
-  end(): void {
-    this.deadline.end();
-    this.deadline = NO_DEADLINE;
+  end(invocation: Invocation): void {
+    invocation.end();
+    this.invocations.delete(invocation);
   }
 
   /**
    * Flushes after the handler threw, and returns the error to throw: the handler's, with the
    * persistence error attached when saving failed too.
    */
-  async failWith(handlerError: unknown): Promise<unknown> {
-    const persistenceError = await this.flush().then(
+  async failWith(handlerError: unknown, invocation?: Invocation): Promise<unknown> {
+    const persistenceError = await this.flush(invocation).then(
       () => undefined,
       (error: unknown) => error,
     );
     return persistenceError === undefined ? handlerError : combine(handlerError, persistenceError);
   }
 
-  /** Assigns several fields and writes them in one PutItem; resolves when durable. */
-  async update(changes: Readonly<Record<string, unknown>>): Promise<void> {
+  /** Assigns several fields and writes them in one request; resolves when durable. */
+  async update(changes: Readonly<Record<string, unknown>>, invocation?: Invocation): Promise<void> {
     if (this.view.open !== true) {
       for (const name of Object.keys(changes)) {
         if (!this.state.has(name)) {
@@ -175,16 +177,19 @@ export class Session {
       }
     }
     this.state.assign(changes);
-    return this.queue.request();
+    return this.queue.request(invocation);
   }
 
-  /** Resolves when every change so far, in-place mutations included, is durable. */
-  async flush(): Promise<void> {
+  /**
+   * Resolves when every change so far, in-place mutations included, is durable; its requests are
+   * bounded by `invocation`'s deadline (without one, by the earliest of the invocations running).
+   */
+  async flush(invocation?: Invocation): Promise<void> {
     const refused = this.state.detectMutations();
     // Writes started by assignments may fail on their own; what they did not store is still dirty
     // and goes out with the request below, whose outcome is the one that counts.
     await this.queue.settled();
-    await this.queue.request();
+    await this.queue.request(invocation);
     this.lastSync = Date.now();
     if (refused.length > 0) throw refused[0];
   }
@@ -195,14 +200,20 @@ export class Session {
     await this.read(false);
   }
 
-  /** Sets this invocation's deadline; its signal is armed by the first request. */
-  private startDeadline(context: LambdaContext): void {
-    this.deadline.end();
-    this.deadline = new Deadline(deadlineOf(context, this.options.deadlineMarginMs));
+  /**
+   * The running invocation whose deadline comes first: it bounds requests no invocation asked for
+   * (writes started by plain assignments), so none of them outlives an invocation waiting on it.
+   */
+  private earliestInvocation(): Invocation | undefined {
+    let earliest: Invocation | undefined;
+    for (const invocation of this.invocations) {
+      if (earliest === undefined || (invocation.deadlineAt ?? Infinity) < (earliest.deadlineAt ?? Infinity)) earliest = invocation;
+    }
+    return earliest;
   }
 
-  private async read(coldStart: boolean): Promise<void> {
-    const signal = this.deadline.requestSignal();
+  private async read(coldStart: boolean, invocation = this.earliestInvocation()): Promise<void> {
+    const signal = invocation?.signal();
     // A refresh must not read a row older than a write still in flight (one started by an
     // assignment nobody awaited): that write's outcome is known first.
     if (!coldStart) await this.queue.settled();
@@ -252,12 +263,6 @@ export function sessionStarter(
   };
 }
 
-/** The time by which writes must be done, from the context's remaining time and the safety margin. */
-function deadlineOf(context: LambdaContext, marginMs: number): number | undefined {
-  const remaining = typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
-  return typeof remaining === 'number' && Number.isFinite(remaining) ? Date.now() + remaining - marginMs : undefined;
-}
-
 /**
  * The handler threw and saving state failed too: keep the handler's error (callers and retry logic
  * rely on it) and attach the persistence error as `persistenceError`, so neither is hidden.
@@ -279,6 +284,3 @@ function combine(handlerError: unknown, persistenceError: unknown): unknown {
   );
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}

@@ -7,6 +7,7 @@ import {
   type ErrorLocation,
 } from '../errors';
 import type { DeadlineSignal } from './Deadline';
+import type { Invocation } from './Invocation';
 import { newWriteId, type RowStore, type StoredRow } from './RowStore';
 import type { TrackedState } from './TrackedState';
 
@@ -14,7 +15,7 @@ import type { TrackedState } from './TrackedState';
 export interface WriteQueueSettings {
   /** Re-read, merge and retry this many times after a conflict. */
   readonly conflictRetries: number;
-  /** The abort signal for the next request (the invocation's deadline), or undefined for none. */
+  /** The abort signal for a write no invocation asked for (one started by an assignment), or undefined for none. */
   readonly signal: () => DeadlineSignal | undefined;
 }
 
@@ -41,12 +42,15 @@ export class WriteQueue {
     private readonly settings: WriteQueueSettings,
   ) {}
 
-  /** Resolves when everything dirty at the time of the call (or later, until the write starts) is durable. */
-  request(): Promise<void> {
+  /**
+   * Resolves when everything dirty at the time of the call (or later, until the write starts) is
+   * durable. The write's requests are bounded by the deadline of the invocation that started it.
+   */
+  request(invocation?: Invocation): Promise<void> {
     if (this.queued !== undefined) return this.queued;
     const next = this.tail.then(noop, noop).then(() => {
       this.queued = undefined;
-      return this.write();
+      return this.write(invocation);
     });
     this.queued = next;
     this.tail = next;
@@ -58,11 +62,11 @@ export class WriteQueue {
     return this.tail.then(noop, noop);
   }
 
-  private async write(): Promise<void> {
+  private async write(invocation: Invocation | undefined): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const snapshot = this.state.snapshot();
       if (snapshot === undefined) return;
-      const signal = this.settings.signal();
+      const signal = invocation !== undefined ? invocation.signal() : this.settings.signal();
       let outcome;
       try {
         if (signal?.aborted) throw new DeadlineExceededError('no time left before the deadline', this.location());

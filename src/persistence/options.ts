@@ -254,7 +254,7 @@ export function resolveOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigurationError('options', `bind() takes an options object, got ${describe(options)}.`);
+    throw new ConfigurationError('options', `bind() takes an options object, got ${describeGiven(options)}.`);
   }
   for (const name of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(name)) {
@@ -315,7 +315,7 @@ export function resolveOptions(
     throw new ConfigurationError(
       'client',
       'Option "client" must be a DynamoDBClient or DynamoDBDocumentClient (an object with send()), ' +
-        `got ${describe(client)}.`,
+        `got ${describeGiven(client)}.`,
     );
   }
 
@@ -335,7 +335,7 @@ export function resolveOptions(
   if (onCorruptRow !== 'fail' && onCorruptRow !== 'start-fresh') {
     throw new ConfigurationError(
       'onCorruptRow',
-      `Option "onCorruptRow" (${ENVIRONMENT.onCorruptRow}) must be 'fail' or 'start-fresh', got ${describe(onCorruptRow)}.`,
+      `Option "onCorruptRow" (${ENVIRONMENT.onCorruptRow}) must be 'fail' or 'start-fresh', got ${describeGiven(onCorruptRow)}.`,
     );
   }
 
@@ -369,7 +369,7 @@ function resolveRefresh(env: NodeJS.ProcessEnv, refresh: RefreshPolicy | undefin
   throw new ConfigurationError(
     'refresh',
     `Option "refresh" (${ENVIRONMENT.refresh}) must be 'cold-start', 'every-invocation' or ` +
-      `{ maxAgeMs: <whole number> }, got ${describe(fromEnv ?? policy)}.`,
+      `{ maxAgeMs: <whole number> }, got ${describeGiven(fromEnv ?? policy)}.`,
   );
 }
 
@@ -393,7 +393,7 @@ function resolveBilling(
     if (!Number.isInteger(value) || value < 1) {
       throw new ConfigurationError(
         'billing',
-        `Option "billing.${name}" must be a whole number of at least 1, got ${describe(value)}.`,
+        `Option "billing.${name}" must be a whole number of at least 1, got ${describeGiven(value)}.`,
       );
     }
     return value;
@@ -410,7 +410,7 @@ function text(env: NodeJS.ProcessEnv, option: TextOption, value: unknown): strin
   if (typeof value !== 'string' || value.length === 0) {
     throw new ConfigurationError(
       option,
-      `Option "${option}" must be a non-empty string, got ${describe(value)}. ` +
+      `Option "${option}" must be a non-empty string, got ${describeGiven(value)}. ` +
         `Pass a string or set ${ENVIRONMENT[option]}.`,
     );
   }
@@ -429,7 +429,7 @@ function flag(env: NodeJS.ProcessEnv, option: 'createTable', value: unknown): bo
   }
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') {
-    throw new ConfigurationError(option, `Option "${option}" must be true or false, got ${describe(value)}.`);
+    throw new ConfigurationError(option, `Option "${option}" must be true or false, got ${describeGiven(value)}.`);
   }
   return value;
 }
@@ -444,19 +444,25 @@ function count(env: NodeJS.ProcessEnv, option: CountOption, value: unknown, min:
     const source = fromEnv !== undefined ? `${ENVIRONMENT[option]}` : `Option "${option}"`;
     throw new ConfigurationError(
       option,
-      `${source} must be a whole number of at least ${min}, got ${describe(fromEnv ?? value)}.`,
+      `${source} must be a whole number of at least ${min}, got ${describeGiven(fromEnv ?? value)}.`,
     );
   }
   return candidate;
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** `value`, or undefined when it is missing or empty (an environment variable set to ''). */
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function describe(value: unknown): string {
+/** What a message says a bad option or argument was: `"text"`, `null`, `an array`, `an instance of Date`, `number 3`. */
+export function describeGiven(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+  if (typeof value !== 'object') return `${typeof value} ${String(value)}`;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null
+    ? 'an object'
+    : `an instance of ${(prototype?.constructor as { name?: string } | undefined)?.name || 'a class'}`;
 }

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors';
-import type { PersistenceOptions } from './options';
+import { describeGiven, type PersistenceOptions } from './options';
+import type { Invocation } from './Invocation';
 import { sessionStarter, type LambdaContext, type Session, type View } from './Session';
 
 /**
@@ -37,7 +38,7 @@ export interface PersistentStateLifecycle<S extends object> {
    * `error` itself, with a `persistenceError` property attached when saving failed too.
    */
   fail(error: unknown): Promise<unknown>;
-  /** Writes several fields in one PutItem; resolves when durable. Only between `begin` and `end`. */
+  /** Writes several fields in one write request; resolves when durable. Only between `begin` and `end`. */
   update(changes: Partial<S>): Promise<void>;
 }
 
@@ -55,20 +56,20 @@ export function persistentState<S extends object>(defaults: S, options?: Persist
   checkDefaults(defaults);
   let state: S | undefined;
   const start = sessionStarter(options, () => stateView(defaults, (created) => (state = created)));
-  let active: Session | undefined;
-  const current = (step: string): Session => {
+  let active: { session: Session; invocation: Invocation } | undefined;
+  const current = (step: string): { session: Session; invocation: Invocation } => {
     if (active === undefined) {
       throw new ConfigurationError('lifecycle', `${step}() was called outside an invocation: call begin(context) first.`);
     }
     return active;
   };
   const endActive = async (): Promise<void> => {
-    const session = current('end');
+    const { session, invocation } = current('end');
     active = undefined;
     try {
-      await session.flush();
+      await session.flush(invocation);
     } finally {
-      session.end();
+      session.end(invocation);
     }
   };
   return {
@@ -76,24 +77,24 @@ export function persistentState<S extends object>(defaults: S, options?: Persist
       // The previous invocation never ended (a framework skipped the step): save its changes now.
       if (active !== undefined) await endActive();
       const session = await start(context ?? {});
-      await session.begin(context ?? {});
-      active = session;
+      active = { session, invocation: await session.begin(context ?? {}) };
       return state!;
     },
     end: endActive,
     async fail(error) {
-      const session = active;
+      const ending = active;
       // The invocation failed before it began (the row could not be read): nothing to save.
-      if (session === undefined) return error;
+      if (ending === undefined) return error;
       active = undefined;
       try {
-        return await session.failWith(error);
+        return await ending.session.failWith(error, ending.invocation);
       } finally {
-        session.end();
+        ending.session.end(ending.invocation);
       }
     },
     async update(changes) {
-      return current('update').update(changes as Record<string, unknown>);
+      const { session, invocation } = current('update');
+      return session.update(changes as Record<string, unknown>, invocation);
     },
   };
 }
@@ -150,7 +151,7 @@ function checkDefaults(defaults: unknown): void {
   if (prototype !== Object.prototype && prototype !== null) {
     throw new ConfigurationError(
       'defaults',
-      `The defaults must be a plain object of field names and default values, e.g. { count: 0 }; got ${describe(defaults)}.`,
+      `The defaults must be a plain object of field names and default values, e.g. { count: 0 }; got ${describeGiven(defaults)}.`,
     );
   }
 }
@@ -167,8 +168,3 @@ function stateView<S extends object>(defaults: S, created: (state: S) => void): 
   };
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return `an instance of ${(value as object).constructor?.name ?? 'a class'}`;
-}
