@@ -1,5 +1,5 @@
 /**
- * Fixture of spec/freezeKill.spec.ts, "four warm environments on one row": each environment
+ * Fixture of spec/chaos/freezeKill.spec.ts, "four warm environments on one row": each environment
  * increments its own field (a, b, c or d) and the shared one. Different fields must all survive the
  * concurrent conditional writes; the shared field is last-writer-wins.
  */

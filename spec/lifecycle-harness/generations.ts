@@ -1,5 +1,5 @@
 /**
- * Fixture of spec/freezeKill.spec.ts, "a kill while a write is in flight": a `write` invocation
+ * Fixture of spec/chaos/freezeKill.spec.ts, "a kill while a write is in flight": a `write` invocation
  * moves every field to the next generation in one synchronous stretch (one PutItem), marks
  * `assigned` and then waits for a signal that never comes: the test kills the process somewhere in
  * the write. A `read` invocation describes what the environment loaded.

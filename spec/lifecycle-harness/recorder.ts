@@ -1,5 +1,5 @@
 /**
- * Fixture of spec/freezeKill.spec.ts, "every change of every invocation survives freeze + kill".
+ * Fixture of spec/chaos/freezeKill.spec.ts, "every change of every invocation survives freeze + kill".
  * Each `record` invocation leaves a unique trace in four fields: one assigned (its write starts
  * during the handler and nobody awaits it), three changed in place (only the library's
  * end-of-invocation check sees those). Nothing here waits for a write: the invocation relies on

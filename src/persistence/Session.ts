@@ -82,8 +82,13 @@ export class Session {
     }
     const sizes = new SizeCache();
     const store = new DynamoDBRowStore(client, options, tableKey, sizes, context.invokedFunctionArn);
+    return Session.open(store, sizes, options, context, view);
+  }
+
+  /** Creates the session for `view` over `store` and reads its row: the engine's seam, any store will do. */
+  static async open(store: RowStore, sizes: SizeCache, options: ResolvedOptions, context: LambdaContext, view: View): Promise<Session> {
     const state = new TrackedState({
-      location: { tableName: store.tableName, tableKey },
+      location: { tableName: store.tableName, tableKey: store.tableKey },
       rowOverhead: () => store.rowOverhead,
       maxBytes: options.maxStateBytes,
       sizes,

@@ -21,7 +21,7 @@ export interface PolicyTarget {
 
 /**
  * The item-level actions the library's store sends (UpdateItem: a write of changed fields;
- * DeleteItem: parts of a large state it replaced). spec/iamPolicy.spec.ts fails when the store sends
+ * DeleteItem: parts of a large state it replaced). spec/integration/iamPolicy.spec.ts fails when the store sends
  * a command this list does not allow.
  */
 export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;

@@ -1,0 +1,70 @@
+import { Persistent, PersistenceError, PersistentHandler } from '../../src';
+import { FAULT_KINDS, startFaultProxy, type FaultProxy } from '../support/faultProxy';
+import { lambdaContext, readItem, recordingClient, useDynalite, uniqueKey } from '../support/dynalite';
+
+const dynamo = useDynalite();
+const TABLE = 'Faults';
+const INVOCATIONS = 240;
+const FAULT_RATE = 0.2;
+const COLD_START_EVERY = 20;
+
+class Ledger extends PersistentHandler<{ id: number }, { count: number }> {
+  @Persistent() count = 0;
+  @Persistent() ids: number[] = [];
+  async handler(event: { id: number }) {
+    this.ids.push(event.id);
+    this.count = this.ids.length;
+    return { count: this.count };
+  }
+}
+
+describe('Injected DynamoDB faults (seeded, 20 % of requests)', () => {
+  let proxy: FaultProxy;
+  afterAll(() => proxy?.close());
+
+  it.each([3, 1])(`over ${INVOCATIONS} invocations with %i attempt(s) per request: each succeeds durably or fails with an error, and no acknowledged change is lost`, async (maxAttempts) => {
+    const tableKey = uniqueKey('faults');
+    // Create the table outside the faults.
+    await Ledger.bind({ client: recordingClient(dynamo.endpoint), tableKey: uniqueKey(), tableName: TABLE })({ id: -1 }, lambdaContext());
+    await proxy?.close();
+    proxy = await startFaultProxy(dynamo.endpoint, { seed: 20261126 + maxAttempts, rate: FAULT_RATE, latencyMs: 40 });
+
+    const acknowledged: number[] = [];
+    const failures: Record<string, number> = {};
+    const environment = () => Ledger.bind({ client: recordingClient(proxy.endpoint, { maxAttempts }), tableKey, tableName: TABLE });
+    let handler = environment();
+    for (let id = 0; id < INVOCATIONS; id++) {
+      // A new execution environment now and then: cold starts read through the faults too.
+      if (id % COLD_START_EVERY === 0) handler = environment();
+      try {
+        await handler({ id }, lambdaContext('faults', 20_000));
+        acknowledged.push(id);
+      } catch (error) {
+        // The only other outcome: an error, and one of ours.
+        expect(error).toBeInstanceOf(PersistenceError);
+        const name = (error as Error).name;
+        failures[name] = (failures[name] ?? 0) + 1;
+      }
+    }
+    proxy.setRate(0);
+
+    const item = await readItem(recordingClient(dynamo.endpoint), TABLE, tableKey);
+    const stored = (item?.value?.M?.ids?.L ?? []).map((entry) => Number(entry.N));
+    const lost = acknowledged.filter((id) => !stored.includes(id));
+    const duplicates = stored.length - new Set(stored).size;
+    const faults = Object.entries(proxy.injected).map(([kind, n]) => `${kind} ${n}`).join(', ');
+    console.log(
+      `fault injection (maxAttempts ${maxAttempts}): ${INVOCATIONS} invocations, ${acknowledged.length} succeeded, ` +
+        `${INVOCATIONS - acknowledged.length} failed with an error (${JSON.stringify(failures)}); ` +
+        `requests ${JSON.stringify(proxy.requests)}; faults injected: ${faults}; ` +
+        `acknowledged changes lost: ${lost.length}; applied twice: ${duplicates}`,
+    );
+    expect(FAULT_KINDS.every((kind) => proxy.injected[kind] > 0)).toBe(true);
+    expect(lost).toEqual([]);
+    expect(duplicates).toBe(0);
+    // Fields written together stay consistent.
+    expect(item?.value?.M?.count).toEqual({ N: String(stored.length) });
+    // With the SDK's retries nearly every invocation gets through; without them, most still do.
+    expect(acknowledged.length).toBeGreaterThan(INVOCATIONS * (maxAttempts > 1 ? 0.95 : 0.6));
+  }, 180_000);
+});

@@ -1,0 +1,88 @@
+/**
+ * The library's own store contract (src/persistence/RowStore.ts) kept in memory, for the engine's
+ * specs (TrackedState, WriteQueue, Session): not an imitation of DynamoDB, just the contract, with
+ * hooks to play another environment's writes, a missing table or a slow request. Every persistence
+ * claim is also proven against dynalite (spec/integration) and moto.
+ *
+ * ```ts
+ * const store = new MemoryRowStore();
+ * store.beforeWrite = () => store.writeAsOther({ theirs: { S: 'x' } }); // a conflict on the next write
+ * ```
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { TableNotFoundError } from '../../src/errors';
+import type { DeadlineSignal } from '../../src/persistence/Deadline';
+import type { FieldChanges } from '../../src/persistence/FieldChange';
+import type { RowStore, StoredRow, WriteOutcome } from '../../src/persistence/RowStore';
+
+export type Request =
+  | { kind: 'get' }
+  | { kind: 'put'; fields: Record<string, AttributeValue>; expectedRevision: number; signal?: DeadlineSignal }
+  | { kind: 'update'; changes: FieldChanges; expectedRevision: number }
+  | { kind: 'createTable' };
+
+export class MemoryRowStore implements RowStore {
+  readonly tableName = 'MemoryTable';
+  readonly rowOverhead = 100;
+  /** The stored row; null while there is none. */
+  row: StoredRow | null = null;
+  tableExists = true;
+  createTable = true;
+  /** Every request, in order. */
+  readonly requests: Request[] = [];
+  /** Runs before a put or update is applied: play another writer, or wait. */
+  beforeWrite: (request: Request) => void | Promise<void> = () => undefined;
+
+  constructor(readonly tableKey = 'memory-fn') {}
+
+  /** Another environment's whole-row write. */
+  writeAsOther(fields: Record<string, AttributeValue>): void {
+    this.row = { fields: { ...(this.row?.fields ?? {}), ...fields }, revision: (this.row?.revision ?? 0) + 1, writeId: 'other' };
+  }
+
+  async get(): Promise<StoredRow | null | 'table-missing'> {
+    this.requests.push({ kind: 'get' });
+    await Promise.resolve();
+    if (!this.tableExists) return 'table-missing';
+    return this.row === null ? null : { ...this.row, fields: { ...this.row.fields } };
+  }
+
+  async put(fields: Readonly<Record<string, AttributeValue>>, expectedRevision: number, writeId: string, signal?: DeadlineSignal): Promise<WriteOutcome> {
+    const request: Request = { kind: 'put', fields: { ...fields }, expectedRevision, ...(signal && { signal }) };
+    this.requests.push(request);
+    await this.beforeWrite(request);
+    if (signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+    if (!this.tableExists) return { status: 'table-missing' };
+    if ((this.row?.revision ?? 0) !== expectedRevision) return { status: 'conflict', current: this.row };
+    this.row = { fields: { ...fields }, revision: expectedRevision + 1, writeId };
+    return { status: 'written', revision: this.row.revision };
+  }
+
+  async update(changes: FieldChanges, expectedRevision: number, writeId: string): Promise<WriteOutcome> {
+    const request: Request = { kind: 'update', changes, expectedRevision };
+    this.requests.push(request);
+    await this.beforeWrite(request);
+    if (!this.tableExists) return { status: 'table-missing' };
+    if (this.row === null || this.row.revision !== expectedRevision) return { status: 'conflict', current: this.row };
+    const fields = { ...this.row.fields };
+    for (const [name, change] of changes) {
+      if (change.kind === 'set') fields[name] = change.attribute;
+      else if (change.kind === 'remove') delete fields[name];
+      else fields[name] = { N: String(Number(fields[name]?.N ?? 0) + Number(change.delta.N)) };
+    }
+    this.row = { fields, revision: expectedRevision + 1, writeId };
+    return { status: 'written', revision: this.row.revision, row: this.row };
+  }
+
+  async createMissingTable(): Promise<void> {
+    this.requests.push({ kind: 'createTable' });
+    if (!this.createTable) throw new TableNotFoundError('no table, and createTable is off', { tableName: this.tableName, tableKey: this.tableKey });
+    this.tableExists = true;
+    this.row = null;
+  }
+
+  /** The kinds of the requests so far, e.g. ['get', 'put']. */
+  kinds(): string[] {
+    return this.requests.map((request) => request.kind);
+  }
+}

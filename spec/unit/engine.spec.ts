@@ -1,0 +1,202 @@
+/**
+ * The engine (TrackedState, WriteQueue, Session) against the in-memory store of the library's own
+ * contract (spec/support/memoryStore.ts): ordering, coalescing, conflicts, table creation and
+ * per-invocation deadlines, pinned without DynamoDB. spec/integration proves the same against dynalite.
+ */
+import { DeadlineExceededError, WriteConflictError } from '../../src/errors';
+import { encodeValue } from '../../src/persistence/codec';
+import { resolveOptions, type PersistenceOptions } from '../../src/persistence/options';
+import { Session, type View } from '../../src/persistence/Session';
+import { SizeCache } from '../../src/persistence/storage/sizes';
+import { TrackedState } from '../../src/persistence/TrackedState';
+import { WriteQueue } from '../../src/persistence/WriteQueue';
+import { MemoryRowStore } from '../support/memoryStore';
+
+const context = (remainingMs = 30_000) => ({ getRemainingTimeInMillis: () => remainingMs });
+
+async function openSession(store: MemoryRowStore, defaults: Record<string, unknown>, options: PersistenceOptions = {}) {
+  let state!: Record<string, unknown>;
+  const view: View = {
+    fieldDescription: 'a field',
+    attach(tracked) {
+      state = { ...defaults };
+      tracked.attach(state, Object.keys(defaults).map((name) => ({ name })));
+    },
+  };
+  const resolved = resolveOptions({ tableName: store.tableName, tableKey: store.tableKey, ...options }, {});
+  const session = await Session.open(store, new SizeCache(), resolved, context(), view);
+  return { session, state };
+}
+
+function trackedOver(store: MemoryRowStore, defaults: Record<string, unknown>) {
+  const tracked = new TrackedState({
+    location: { tableName: store.tableName, tableKey: store.tableKey },
+    rowOverhead: () => store.rowOverhead,
+    maxBytes: 400 * 1024,
+    sizes: new SizeCache(),
+    onCorruptField: 'fail',
+    open: false,
+  });
+  const holder: Record<string, unknown> = { ...defaults };
+  tracked.attach(holder, Object.keys(defaults).map((name) => ({ name })));
+  tracked.load(store.row);
+  return { tracked, holder };
+}
+
+const N = (n: number) => ({ N: String(n) });
+
+describe('TrackedState', () => {
+  it('hands the write path one change per dirty field: set for a value, remove for undefined', () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { a: N(1), gone: N(2) }, revision: 3 };
+    const { tracked, holder } = trackedOver(store, { a: 0, gone: 0, b: 0 });
+    holder.a = 5;
+    holder.gone = undefined;
+    const snapshot = tracked.snapshot()!;
+    expect(snapshot.expectedRevision).toBe(3);
+    expect([...snapshot.changes]).toEqual([
+      ['a', { kind: 'set', attribute: N(5) }],
+      ['gone', { kind: 'remove' }],
+    ]);
+    expect(snapshot.fields).toEqual({ a: N(5) });
+    tracked.confirm(snapshot, 4);
+    expect(tracked.snapshot()).toBeUndefined();
+  });
+
+  it('keeps fields it does not declare in every whole-row write (rollback safety)', () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { a: N(1), fromAnotherVersion: { S: 'keep me' } }, revision: 1 };
+    const { tracked, holder } = trackedOver(store, { a: 0 });
+    holder.a = 2;
+    expect(tracked.snapshot()!.fields).toEqual({ a: N(2), fromAnotherVersion: { S: 'keep me' } });
+  });
+
+  it("adopts another writer's row: its fields come in, fields changed here keep their new value", () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { a: N(1), b: N(1) }, revision: 1 };
+    const { tracked, holder } = trackedOver(store, { a: 0, b: 0 });
+    holder.a = 10;
+    tracked.adopt({ fields: { a: N(2), b: N(2) }, revision: 2 });
+    expect(holder).toEqual({ a: 10, b: 2 });
+    expect(tracked.snapshot()).toMatchObject({ expectedRevision: 2, fields: { a: N(10), b: N(2) } });
+  });
+});
+
+describe('WriteQueue', () => {
+  function queueOver(store: MemoryRowStore, defaults: Record<string, unknown>, conflictRetries = 5) {
+    const { tracked, holder } = trackedOver(store, defaults);
+    const queue = new WriteQueue(tracked, store, { conflictRetries, signal: () => undefined });
+    return { tracked, holder, queue };
+  }
+
+  it('coalesces requests made before the write starts into one write', async () => {
+    const store = new MemoryRowStore();
+    const { holder, queue } = queueOver(store, { a: 0, b: 0 });
+    holder.a = 1;
+    const first = queue.request();
+    holder.b = 2;
+    const second = queue.request();
+    await Promise.all([first, second]);
+    expect(store.kinds()).toEqual(['put']);
+    expect(store.row?.fields).toEqual({ a: N(1), b: N(2) });
+  });
+
+  it('keeps writes in order: a request made while one is in flight gets the next write, never overtaken', async () => {
+    const store = new MemoryRowStore();
+    const { holder, queue } = queueOver(store, { a: 0 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    store.beforeWrite = () => (store.requests.length === 1 ? gate : undefined);
+    holder.a = 1;
+    const first = queue.request();
+    while (store.requests.length === 0) await new Promise((resolve) => setImmediate(resolve)); // the first write is in flight
+    holder.a = 2;
+    const second = queue.request();
+    release();
+    await Promise.all([first, second]);
+    expect(store.requests.map((request) => request.kind === 'put' && request.fields.a)).toEqual([N(1), N(2)]);
+    expect(store.row).toMatchObject({ fields: { a: N(2) }, revision: 2 });
+  });
+
+  it("on a conflict takes in the other writer's row from the failure and retries with both changes", async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { mine: N(0) }, revision: 1 };
+    const { holder, queue } = queueOver(store, { mine: 0 });
+    let played = false;
+    store.beforeWrite = () => {
+      if (!played) store.writeAsOther({ theirs: { S: 'x' } });
+      played = true;
+    };
+    holder.mine = 7;
+    await queue.request();
+    expect(store.kinds()).toEqual(['put', 'put']);
+    expect(store.row).toMatchObject({ fields: { mine: N(7), theirs: { S: 'x' } }, revision: 3 });
+  });
+
+  it('gives up after conflictRetries with a WriteConflictError; the change stays pending for the next write', async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: {}, revision: 1 };
+    const { tracked, holder, queue } = queueOver(store, { mine: 0 }, 2);
+    store.beforeWrite = () => store.writeAsOther({ theirs: N(store.requests.length) });
+    holder.mine = 1;
+    await expect(queue.request()).rejects.toBeInstanceOf(WriteConflictError);
+    expect(store.kinds()).toEqual(['put', 'put', 'put']);
+    expect(tracked.snapshot()?.changes.get('mine')).toEqual({ kind: 'set', attribute: N(1) });
+    store.beforeWrite = () => undefined;
+    await queue.request();
+    expect(store.row?.fields.mine).toEqual(N(1));
+  });
+
+  it('creates a missing table and writes the whole last known state as a new row', async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { kept: N(1) }, revision: 4 };
+    const { holder, queue } = queueOver(store, { kept: 0, a: 0 });
+    store.tableExists = false;
+    holder.a = 2;
+    await queue.request();
+    expect(store.kinds()).toEqual(['put', 'createTable', 'put']);
+    expect(store.requests[2]).toMatchObject({ kind: 'put', expectedRevision: 0, fields: { kept: N(1), a: N(2) } });
+  });
+});
+
+describe('Session: invocations', () => {
+  it('reads the row once when it opens, and writes nothing for an invocation that changes nothing', async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { count: N(41) }, revision: 1 };
+    const { session, state } = await openSession(store, { count: 0 });
+    expect(state.count).toBe(41);
+    await session.run(context(), async () => undefined);
+    expect(store.kinds()).toEqual(['get']);
+  });
+
+  it('gives each invocation its own deadline: ending one leaves the others armed, and each flush uses its own', async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { a: 0, b: 0 });
+    const first = await session.begin(context(10_000));
+    const second = await session.begin(context(20_000));
+    expect(first.deadlineAt).toBeLessThan(second.deadlineAt!);
+    state.a = 1;
+    session.end(first);
+    expect(second.signal()).toBeDefined();
+    expect(second.signal()!.aborted).toBe(false);
+    state.b = 2;
+    await session.flush(second);
+    const puts = store.requests.filter((request) => request.kind === 'put');
+    expect(puts.at(-1)).toMatchObject({ signal: second.signal() });
+    session.end(second);
+    expect(second.signal()).toBeUndefined();
+    expect(store.row?.fields).toEqual({ a: N(1), b: N(2) });
+  });
+
+  it('refuses a write whose invocation has no time left, without sending it', async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { a: 0 }, { deadlineMarginMs: 0 });
+    const late = await session.begin(context(-1));
+    state.a = 1;
+    await expect(session.flush(late)).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(store.kinds()).toEqual(['get']);
+    session.end(late);
+    await session.flush(await session.begin(context()));
+    expect(store.row?.fields.a).toEqual(encodeValue('a', 1));
+  });
+});
