@@ -5,6 +5,7 @@
  * promise settles), thawed for its next invocation, and killed with SIGKILL. DynamoDB is dynalite in
  * this process. See spec/support/lambdaHarness.ts.
  */
+import { startDynamoProxy, type DynamoProxy, type ProxiedRequest } from '../support/dynamoProxy';
 import { seededRandom } from '../support/seededRandom';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -16,10 +17,7 @@ import {
   liveEnvironments,
   removeBuild,
   startEnvironment,
-  startInterceptor,
-  type DynamoInterceptor,
   type HarnessBuild,
-  type InterceptedRequest,
   type LambdaEnvironment,
 } from '../support/lambdaHarness';
 import { readItem, recordingClient, startDynalite, uniqueKey, type LocalDynamo } from '../support/dynalite';
@@ -229,10 +227,10 @@ describe('four warm environments on one row, frozen between invocations', () => 
 });
 
 describe('a kill while a write is in flight', () => {
-  let interceptor: DynamoInterceptor;
+  let interceptor: DynamoProxy;
 
   beforeAll(async () => {
-    interceptor = await startInterceptor(dynamo.endpoint);
+    interceptor = await startDynamoProxy(dynamo.endpoint);
   });
 
   afterAll(async () => {
@@ -276,8 +274,8 @@ describe('a kill while a write is in flight', () => {
 
   it('leaves a row that a fresh environment reads whole: every field from the old write or every field from the new', async () => {
     const key = uniqueKey('freeze-kill-mid-write');
-    const isRowPut = (request: InterceptedRequest) => request.operation === 'PutItem' && request.key === key;
-    const isPartPut = (request: InterceptedRequest) => request.operation === 'PutItem' && request.key?.startsWith(`${key}#part#`) === true;
+    const isRowPut = (request: ProxiedRequest) => request.operation === 'PutItem' && request.key === key;
+    const isPartPut = (request: ProxiedRequest) => request.operation === 'PutItem' && request.key?.startsWith(`${key}#part#`) === true;
     /** The blobs attempted for each generation number (a lost write's number is written again). */
     const attempts = new Map<number, Blob[]>();
     const timedOutcomes: string[] = [];
@@ -314,14 +312,14 @@ describe('a kill while a write is in flight', () => {
       let killed: Promise<void> | undefined;
       const killNow = () => (killed ??= killing.kill());
       interceptor.hooks = {
-        beforeForward: async (request) => {
+        beforeServer: async (request) => {
           if (kill === 'before-row-put' && isRowPut(request)) {
             await killNow();
             return 'drop';
           }
           return 'forward';
         },
-        beforeAnswer: async (request) => {
+        afterServer: async (request) => {
           if ((kill === 'after-row-put' && isRowPut(request)) || (kill === 'after-first-part' && isPartPut(request))) await killNow();
         },
       };

@@ -1,7 +1,9 @@
 import { AccessDeniedError, ConfigurationError, Persistent, PersistentHandler, PersistentMap, SerializationError } from '../../src';
-import { injectFault, lambdaContext, readItem, recordingClient, serviceError, uniqueKey, useDynalite } from '../support/dynalite';
+import { lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
+import { useDynamoProxy } from '../support/dynamoProxy';
 
 const dynamo = useDynalite();
+const faults = useDynamoProxy(dynamo);
 const TABLE = 'MapTable';
 
 let key = '';
@@ -61,8 +63,8 @@ describe('Class: PersistentMap', () => {
   });
 
   it('a failed open() rejects, and the next call tries again', async () => {
-    const client = recordingClient(dynamo.endpoint);
-    const removeFault = injectFault(client, 'GetItem', { error: () => serviceError('AccessDeniedException', 'denied'), times: 1 });
+    const client = recordingClient(faults.endpoint);
+    const removeFault = faults.proxy.failNext('GetItem', 'AccessDeniedException', { message: 'denied', times: 1 });
     await expect(PersistentMap.open({ client, tableName: TABLE, tableKey: key })).rejects.toBeInstanceOf(AccessDeniedError);
     removeFault();
     await (await PersistentMap.open({ client, tableName: TABLE, tableKey: key })).set('after', 'retry');

@@ -14,7 +14,8 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { Persistent, PersistentHandler } from '../../src';
-import { injectFault, lambdaContext, readItem, recordingClient, serviceError, uniqueKey, useDynalite } from '../support/dynalite';
+import { lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
+import { useDynamoProxy } from '../support/dynamoProxy';
 
 // Powertools' documented way to test Logger output: in dev mode it logs through the global
 // console, which a test can spy on. Read when a Logger is constructed. Each test file gets its own
@@ -23,6 +24,7 @@ process.env.POWERTOOLS_DEV = 'true';
 const logger = new Logger({ serviceName: 'persistence-spec' });
 
 const dynamo = useDynalite();
+const faults = useDynamoProxy(dynamo);
 const STATE_TABLE = 'PowertoolsState';
 const IDEMPOTENCY_TABLE = 'PowertoolsIdempotency';
 
@@ -89,7 +91,8 @@ function idempotencyStore(): DynamoDBPersistenceLayer {
 
 /** One execution environment of `Handler`, with the requests its persistence client made. */
 function environment(Handler: { bind: typeof PersistentHandler.bind } & (new () => PersistentHandler<Order, Receipt>)) {
-  const client = recordingClient(dynamo.endpoint);
+  // Through the proxy: a test can fail this environment's requests alone.
+  const client = recordingClient(faults.endpoint);
   const handler = Handler.bind<Order, Receipt>({ client, tableKey, tableName: STATE_TABLE });
   const invoke = (event: Order, context: Context = fullContext()) => {
     client.requests.length = 0;
@@ -218,7 +221,7 @@ describe('Powertools Idempotency: @idempotent({ persistenceStore }) on handler',
   it('a failed state write after the body completed: the retry returns the stored result and stores the change', async () => {
     const env = environment(idempotentCounter());
     const orderId = uniqueKey('order');
-    const heal = injectFault(env.client, 'PutItem', { error: () => serviceError('InternalServerError', 'injected', 'server') });
+    const heal = faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'injected' });
     await expect(env.invoke({ orderId, amount: 5 })).rejects.toThrow(/injected/);
     heal();
     // The idempotency record was completed before the state was flushed: the body does not run
@@ -234,7 +237,7 @@ describe('Powertools Idempotency: @idempotent({ persistenceStore }) on handler',
     const orderId = uniqueKey('order');
     await env.invoke({ orderId: uniqueKey('order'), amount: 0 }); // cold start done, table exists
     const recordsBefore = (await idempotencyRecords()).length;
-    const heal = injectFault(env.client, 'PutItem', { error: () => serviceError('InternalServerError', 'injected', 'server') });
+    const heal = faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'injected' });
     await expect(env.invoke({ orderId, amount: 5 })).rejects.toThrow(/injected/);
     heal();
     // Powertools deleted its in-progress record when the body threw.

@@ -1,8 +1,10 @@
 import { DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { AccessDeniedError, Persistent, PersistentHandler, TableNotFoundError } from '../../src';
-import { injectFault, lambdaContext, recordingClient, serviceError, useDynalite } from '../support/dynalite';
+import { lambdaContext, recordingClient, useDynalite } from '../support/dynalite';
+import { useDynamoProxy } from '../support/dynamoProxy';
 
 const dynamo = useDynalite();
+const faults = useDynamoProxy(dynamo);
 
 class Note extends PersistentHandler<string, string> {
   @Persistent() note = '';
@@ -108,10 +110,8 @@ describe('AccessDenied', () => {
     const creates = operation === 'CreateTable' || operation === 'DescribeTable';
     const tableName = creates ? newTable() : 'Existing';
     if (!creates) await Note.bind({ client: recordingClient(dynamo.endpoint), tableName, tableKey: 'seed' })('x', lambdaContext());
-    const client = recordingClient(dynamo.endpoint);
-    injectFault(client, operation, {
-      error: () => serviceError('AccessDeniedException', `User is not authorized to perform: dynamodb:${operation}`),
-    });
+    const client = recordingClient(faults.endpoint);
+    faults.proxy.failNext(operation, 'AccessDeniedException', { message: `User is not authorized to perform: dynamodb:${operation}` });
     const failure = await Note.bind({ client, tableName, tableKey: 'my-fn' })('x', lambdaContext('my-fn')).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(AccessDeniedError);
     const denied = failure as AccessDeniedError;
@@ -141,8 +141,8 @@ describe('AccessDenied', () => {
 
   it("names the function's own partition (AWS China, GovCloud) in the policy", async () => {
     await Note.bind({ client: recordingClient(dynamo.endpoint), tableName: 'Existing', tableKey: 'seed' })('x', lambdaContext());
-    const client = recordingClient(dynamo.endpoint);
-    injectFault(client, 'GetItem', { error: () => serviceError('AccessDeniedException', 'not authorized') });
+    const client = recordingClient(faults.endpoint);
+    faults.proxy.failNext('GetItem', 'AccessDeniedException', { message: 'not authorized' });
     const context = { ...lambdaContext('cn-fn'), invokedFunctionArn: 'arn:aws-cn:lambda:cn-north-1:123456789012:function:cn-fn' };
     const failure = (await Note.bind({ client, tableName: 'Existing', tableKey: 'cn-fn' })('x', context).catch((error: unknown) => error)) as AccessDeniedError;
     expect(JSON.stringify(failure.policy)).toContain('"arn:aws-cn:dynamodb:cn-north-1:123456789012:table/Existing"');

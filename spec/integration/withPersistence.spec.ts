@@ -1,9 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { AccessDeniedError, ConfigurationError, persistentState, withPersistence } from '../../src';
 import { persistence } from '../../src/middy';
-import { injectFault, lambdaContext, readItem, recordingClient, serviceError, uniqueKey, useDynalite } from '../support/dynalite';
+import { lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
+import { useDynamoProxy } from '../support/dynamoProxy';
 
 const dynamo = useDynalite();
+const faults = useDynamoProxy(dynamo);
 const TABLE = 'FunctionalTable';
 
 let key = '';
@@ -75,7 +77,7 @@ describe('Function: withPersistence', () => {
 
 describe('Function: persistentState', () => {
   it('runs begin / update / end, and fail() attaches a failed save to the handler error', async () => {
-    const client = recordingClient(dynamo.endpoint);
+    const client = recordingClient(faults.endpoint);
     const lifecycle = persistentState(defaults(), options(client));
     const first = await lifecycle.begin(lambdaContext());
     await lifecycle.update({ count: 7, lastRun: new Date(9) });
@@ -86,7 +88,7 @@ describe('Function: persistentState', () => {
     const state = await lifecycle.begin(lambdaContext());
     expect(state).toBe(first);
     state.count += 1;
-    const removeFault = injectFault(client, 'PutItem', { error: () => serviceError('AccessDeniedException', 'nope') });
+    const removeFault = faults.proxy.failNext('PutItem', 'AccessDeniedException', { message: 'nope' });
     const handlerError = new Error('handler failed');
     const thrown = (await lifecycle.fail(handlerError)) as Error & { persistenceError?: unknown };
     removeFault();
@@ -151,10 +153,10 @@ describe('Function: persistence (middy middleware), driven as middy drives it', 
   });
 
   it('does not save twice when the save in after failed; the next invocation retries it', async () => {
-    const client = recordingClient(dynamo.endpoint);
+    const client = recordingClient(faults.endpoint);
     const middleware = persistence({ count: 0 }, options(client));
     await invoke(middleware, async () => undefined);
-    const removeFault = injectFault(client, 'PutItem', { error: () => serviceError('AccessDeniedException', 'nope') });
+    const removeFault = faults.proxy.failNext('PutItem', 'AccessDeniedException', { message: 'nope' });
     client.requests.length = 0;
     const error = await invoke(middleware, async (request) => {
       request.context.state!.count = 5;

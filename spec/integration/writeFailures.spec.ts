@@ -1,8 +1,9 @@
 import { DeadlineExceededError, Persistent, PersistenceWriteError, PersistentHandler, WriteConflictError } from '../../src';
-import { startProxy } from '../support/proxy';
-import { injectFault, lambdaContext, readItem, recordingClient, serviceError, useDynalite, uniqueKey } from '../support/dynalite';
+import { useDynamoProxy } from '../support/dynamoProxy';
+import { lambdaContext, readItem, recordingClient, useDynalite, uniqueKey } from '../support/dynalite';
 
 const dynamo = useDynalite();
+const faults = useDynamoProxy(dynamo);
 
 const TABLE = 'WriteFailures';
 
@@ -23,12 +24,12 @@ async function storedTotal(key: string) {
 describe('PersistentHandler: failed writes', () => {
   it('fails the invocation with a PersistenceWriteError naming the field, and stores the change with the next write', async () => {
     const key = uniqueKey();
-    const client = recordingClient(dynamo.endpoint, { maxAttempts: 1 });
+    const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
     await handler({ add: 1 }, lambdaContext());
 
     // The set's write and the final flush's retry both fail.
-    const heal = injectFault(client, 'PutItem', { error: () => serviceError('InternalServerError', 'boom', 'server') });
+    const heal = faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'boom' });
     const failure = await handler({ add: 10 }, lambdaContext()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(PersistenceWriteError);
     expect((failure as PersistenceWriteError).fields).toEqual(['total']);
@@ -44,20 +45,20 @@ describe('PersistentHandler: failed writes', () => {
 
   it('succeeds when the final flush stores what an earlier background write could not', async () => {
     const key = uniqueKey();
-    const client = recordingClient(dynamo.endpoint, { maxAttempts: 1 });
+    const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
     await handler({ add: 1 }, lambdaContext());
-    injectFault(client, 'PutItem', { error: () => serviceError('InternalServerError', 'once', 'server'), times: 1 });
+    faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'once', times: 1 });
     await expect(handler({ add: 2 }, lambdaContext())).resolves.toBe(3);
     expect(await storedTotal(key)).toEqual({ N: '3' });
   });
 
   it('keeps the handler error and attaches the persistence error when both fail', async () => {
     const key = uniqueKey();
-    const client = recordingClient(dynamo.endpoint, { maxAttempts: 1 });
+    const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
     await handler({ add: 1 }, lambdaContext());
-    injectFault(client, 'PutItem', { error: () => serviceError('InternalServerError', 'down', 'server') });
+    faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'down' });
     const failure = await handler({ add: 1, fail: true }, lambdaContext()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TypeError);
     expect((failure as Error).message).toBe('handler broke');
@@ -66,30 +67,25 @@ describe('PersistentHandler: failed writes', () => {
 
   it('fails with DeadlineExceededError when a write cannot finish before the deadline margin', async () => {
     const key = uniqueKey();
-    const proxy = await startProxy(dynamo.endpoint);
-    try {
-      const client = recordingClient(proxy.endpoint, { maxAttempts: 1 });
-      const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, deadlineMarginMs: 200 });
-      await handler({ add: 1 }, lambdaContext());
-      proxy.plan((operation) => (operation === 'PutItem' ? { delayMs: 5_000 } : undefined));
-      const started = Date.now();
-      const failure = await handler({ add: 1 }, lambdaContext('test-function', 500)).catch((error: unknown) => error);
-      expect(failure).toBeInstanceOf(DeadlineExceededError);
-      expect((failure as Error).message).toMatch(/deadline/);
-      // Given up at the deadline (500 ms - 200 ms margin), not after the proxy's 5 s delay.
-      expect(Date.now() - started).toBeLessThan(4_000);
-      expect(await storedTotal(key)).toEqual({ N: '1' });
-    } finally {
-      await proxy.close();
-    }
+    const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
+    const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, deadlineMarginMs: 200 });
+    await handler({ add: 1 }, lambdaContext());
+    faults.proxy.hooks.beforeServer = (request) => (request.operation === 'PutItem' ? { delayMs: 5_000 } : 'forward');
+    const started = Date.now();
+    const failure = await handler({ add: 1 }, lambdaContext('test-function', 500)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DeadlineExceededError);
+    expect((failure as Error).message).toMatch(/deadline/);
+    // Given up at the deadline (500 ms - 200 ms margin), not after the proxy's 5 s delay.
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(await storedTotal(key)).toEqual({ N: '1' });
   });
 
   it('gives up with WriteConflictError after conflictRetries conflicting attempts', async () => {
     const key = uniqueKey();
-    const client = recordingClient(dynamo.endpoint);
+    const client = recordingClient(faults.endpoint);
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, conflictRetries: 2 });
     await handler({ add: 1 }, lambdaContext());
-    injectFault(client, 'PutItem', { error: () => serviceError('ConditionalCheckFailedException') });
+    faults.proxy.failNext('PutItem', 'ConditionalCheckFailedException');
     client.requests.length = 0;
     const failure = await handler({ add: 1 }, lambdaContext()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(WriteConflictError);

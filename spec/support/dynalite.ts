@@ -72,36 +72,6 @@ export function lambdaContext(functionName = 'test-function', remainingMs = 30_0
   };
 }
 
-/** An error shaped like the SDK's service exceptions (`name`, `$fault`, `$metadata`). */
-export function serviceError(name: string, message = name, fault: 'client' | 'server' = 'client'): Error {
-  return Object.assign(new Error(message), { name, $fault: fault, $metadata: { httpStatusCode: fault === 'server' ? 500 : 400 } });
-}
-
-/**
- * Makes the next `times` requests of `command` (e.g. 'PutItem') fail with `error()` before they
- * reach the server, or delays them by `delayMs`. Returns a function that removes the fault.
- */
-export function injectFault(
-  client: DynamoDBClient,
-  command: string,
-  fault: { error?: () => Error; delayMs?: number; times?: number },
-): () => void {
-  let left = fault.times ?? Infinity;
-  const name = `fault-${command}-${Math.random()}`;
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName === `${command}Command` && left > 0) {
-        left -= 1;
-        if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-        if (fault.error) throw fault.error();
-      }
-      return next(args);
-    },
-    { step: 'deserialize', name },
-  );
-  return () => client.middlewareStack.remove(name);
-}
-
 /** Starts dynalite before the file's tests and stops it after them. */
 export function useDynalite(): { readonly endpoint: string } {
   let server: LocalDynamo | undefined;

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startDynamoProxy, type BeforeServer } from './dynamoProxy';
 import { seededRandom } from './seededRandom';
 
 /** The faults the proxy can inject. */
@@ -24,10 +23,10 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 
 
 /**
- * An HTTP proxy in front of a DynamoDB endpoint that injects faults at `rate` (0..1), choosing the
- * kind with a seeded generator: throttling and server errors answered in DynamoDB's JSON error
- * format, connections reset before the request reaches the server or after the server applied it
- * (the answer is lost), and latency.
+ * Faults at `rate` (0..1) on every request through a {@link startDynamoProxy} proxy, the kind chosen
+ * with a seeded generator: throttling and server errors answered in DynamoDB's JSON error format,
+ * connections reset before the request reaches the server or after the server applied it (the
+ * answer is lost), and latency.
  */
 export interface FaultProxy {
   readonly endpoint: string;
@@ -39,90 +38,46 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+const ANSWERS: Partial<Record<FaultKind, BeforeServer>> = {
+  ProvisionedThroughputExceededException: {
+    error: { type: 'ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded.' },
+  },
+  ThrottlingException: { error: { type: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' } },
+  InternalServerError500: { error: { type: 'InternalServerError', status: 500, message: 'Internal server error' } },
+  ServiceUnavailable503: { error: { type: 'ServiceUnavailable', status: 503, message: 'Service unavailable' } },
+  resetBeforeServer: 'drop',
+};
+
 export async function startFaultProxy(target: string, options: { seed: number; rate: number; latencyMs?: number }): Promise<FaultProxy> {
-  const upstream = new URL(target);
+  const proxy = await startDynamoProxy(target);
   const random = seededRandom(options.seed);
   let rate = options.rate;
   const injected = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
   const requests: Record<string, number> = {};
-
-  const forward = (request: http.IncomingMessage, body: Buffer): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
-    new Promise((resolve, reject) => {
-      const outgoing = http.request(
-        { host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers: request.headers },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
-          answer.on('end', () => resolve({ status: answer.statusCode ?? 500, headers: answer.headers, body: Buffer.concat(chunks) }));
-          answer.on('error', reject);
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(body);
-    });
-
-  const answerError = (response: http.ServerResponse, status: number, type: string, message: string) => {
-    const body = JSON.stringify({ __type: type, message });
-    response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
-    response.end(body);
-  };
-
-  const server = http.createServer((request, response) => {
-    const operation = String(request.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
-    requests[operation] = (requests[operation] ?? 0) + 1;
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks);
+  const resetAfter = new WeakSet<object>();
+  proxy.hooks = {
+    beforeServer(request) {
+      requests[request.operation] = (requests[request.operation] ?? 0) + 1;
       const kind = random() < rate ? FAULT_KINDS[Math.floor(random() * FAULT_KINDS.length)]! : undefined;
-      if (kind) injected[kind] += 1;
-      const pass = async (delayMs = 0) => {
-        if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
-        try {
-          const answer = await forward(request, body);
-          if (kind === 'resetAfterServer') {
-            // The server applied the request; its answer never arrives.
-            response.socket?.destroy();
-            return;
-          }
-          response.writeHead(answer.status, answer.headers);
-          response.end(answer.body);
-        } catch {
-          response.socket?.destroy();
-        }
-      };
-      switch (kind) {
-        case 'ProvisionedThroughputExceededException':
-          return answerError(response, 400, 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', 'The level of configured provisioned throughput for the table was exceeded.');
-        case 'ThrottlingException':
-          return answerError(response, 400, 'com.amazonaws.dynamodb.v20120810#ThrottlingException', 'Rate of requests exceeds the allowed throughput.');
-        case 'InternalServerError500':
-          return answerError(response, 500, 'com.amazonaws.dynamodb.v20120810#InternalServerError', 'Internal server error');
-        case 'ServiceUnavailable503':
-          return answerError(response, 503, 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable', 'Service unavailable');
-        case 'resetBeforeServer':
-          response.socket?.destroy();
-          return;
-        case 'latency':
-          return void pass(options.latencyMs ?? 50);
-        default:
-          return void pass();
+      if (kind === undefined) return 'forward';
+      injected[kind] += 1;
+      if (kind === 'latency') return { delayMs: options.latencyMs ?? 50 };
+      if (kind === 'resetAfterServer') {
+        resetAfter.add(request);
+        return 'forward';
       }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+      return ANSWERS[kind];
+    },
+    // The server applied the request; its answer never arrives.
+    afterServer: (request) => (resetAfter.has(request) ? 'drop' : undefined),
+  };
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.endpoint,
     injected,
     requests,
     setRate: (next) => {
       rate = next;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => proxy.close(),
   };
 }

@@ -24,13 +24,11 @@
  *
  * No child outlives the test process: afterAll calls killAllEnvironments(), an exit hook kills
  * what is left, and a watchdog process (never frozen) kills the rest if the test process itself is
- * killed. {@link startInterceptor} puts a proxy between the environments and DynamoDB, to kill an
+ * killed. spec/support/dynamoProxy.ts puts a proxy between the environments and DynamoDB, to kill an
  * environment at an exact point of a write.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import type { ChildMessage, ContextData, ParentMessage, SerializedError, WatchdogMessage } from '../lifecycle-harness/protocol';
@@ -525,105 +523,4 @@ function installExitHook(): void {
 
 function rebuild(error: SerializedError, where?: string): InvocationError {
   return new InvocationError(where === undefined ? error.message : `${where}: ${error.message}`, error);
-}
-
-/** One request of an environment to DynamoDB, as the {@link DynamoInterceptor} saw it. */
-export interface InterceptedRequest {
-  /** The DynamoDB operation, e.g. `PutItem`. */
-  readonly operation: string;
-  /** The request body (DynamoDB JSON). */
-  readonly body: Record<string, unknown>;
-  /** The partition key value (attribute `key`) of the item a PutItem, GetItem or DeleteItem names. */
-  readonly key: string | undefined;
-}
-
-export interface InterceptorHooks {
-  /**
-   * Called before a request goes to DynamoDB; may wait (kill the environment meanwhile). `drop`
-   * closes the connection instead of forwarding: the request was never applied.
-   */
-  beforeForward?(request: InterceptedRequest): 'forward' | 'drop' | Promise<'forward' | 'drop'>;
-  /** Called when DynamoDB answered, before the answer goes back: the request was applied. */
-  beforeAnswer?(request: InterceptedRequest, statusCode: number): void | Promise<void>;
-}
-
-/**
- * An HTTP proxy between the environments and DynamoDB that lets a test act at an exact point of a
- * write: when a request arrives (not applied yet) or when it was applied but before the environment
- * hears so.
- */
-export interface DynamoInterceptor {
-  readonly endpoint: string;
-  /** Every request seen, in arrival order. */
-  readonly requests: InterceptedRequest[];
-  hooks: InterceptorHooks;
-  close(): Promise<void>;
-}
-
-export async function startInterceptor(target: string): Promise<DynamoInterceptor> {
-  const upstream = new URL(target);
-  const requests: InterceptedRequest[] = [];
-  const interceptor: DynamoInterceptor = {
-    endpoint: '',
-    requests,
-    hooks: {},
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  const server = http.createServer((incoming, response) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', () => {
-      void (async () => {
-        const raw = Buffer.concat(chunks);
-        let body: Record<string, unknown> = {};
-        try {
-          body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-        } catch {
-          // not JSON: forwarded as it is
-        }
-        const item = (body.Item ?? body.Key) as Record<string, { S?: string }> | undefined;
-        const request: InterceptedRequest = {
-          operation: String(incoming.headers['x-amz-target'] ?? '').split('.').pop() ?? '',
-          body,
-          key: item?.key?.S,
-        };
-        requests.push(request);
-        const { hooks } = interceptor;
-        if ((await hooks.beforeForward?.(request)) === 'drop') {
-          response.destroy();
-          return;
-        }
-        const answer = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer } | undefined>((resolve) => {
-          const outgoing = http.request(
-            { host: upstream.hostname, port: upstream.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
-            (reply) => {
-              const parts: Buffer[] = [];
-              reply.on('data', (chunk: Buffer) => parts.push(chunk));
-              reply.on('end', () => resolve({ status: reply.statusCode ?? 500, headers: reply.headers, body: Buffer.concat(parts) }));
-              reply.on('error', () => resolve(undefined));
-            },
-          );
-          outgoing.on('error', () => resolve(undefined));
-          outgoing.end(raw);
-        });
-        if (answer === undefined) {
-          response.destroy();
-          return;
-        }
-        await hooks.beforeAnswer?.(request, answer.status);
-        if (response.destroyed || incoming.socket.destroyed) return;
-        response.writeHead(answer.status, answer.headers);
-        response.end(answer.body);
-      })().catch(() => response.destroy());
-    });
-  });
-  server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  (interceptor as { endpoint: string }).endpoint = `http://127.0.0.1:${port}`;
-  return interceptor;
 }
