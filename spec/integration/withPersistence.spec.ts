@@ -100,6 +100,26 @@ describe('Function: persistentState', () => {
     expect(await stored()).toMatchObject({ count: { N: '8' } });
   });
 
+  it('with invocations at once (Managed Instances): begin leaves the others open, each ends by its context', async () => {
+    process.env.AWS_LAMBDA_MAX_CONCURRENCY = '4';
+    try {
+      const lifecycle = persistentState(defaults(), options());
+      const first = lambdaContext();
+      const second = lambdaContext();
+      const state = await lifecycle.begin(first);
+      expect(await lifecycle.begin(second)).toBe(state);
+      state.count = 1;
+      await lifecycle.end(second);
+      // The first invocation is still running: its update and end are its own.
+      await lifecycle.update({ items: ['first'] }, first);
+      await lifecycle.end(first);
+      expect(await stored()).toMatchObject({ count: { N: '1' }, items: { L: [{ S: 'first' }] } });
+      await expect(lifecycle.end(first)).rejects.toBeInstanceOf(ConfigurationError);
+    } finally {
+      delete process.env.AWS_LAMBDA_MAX_CONCURRENCY;
+    }
+  });
+
   it('refuses end() and update() outside an invocation', async () => {
     const lifecycle = persistentState({ n: 0 }, options());
     await expect(lifecycle.end()).rejects.toThrow(/end\(\) was called outside an invocation: call begin\(context\) first/);

@@ -188,15 +188,27 @@ describe('Session: invocations', () => {
     expect(store.row?.fields).toEqual({ a: N(1), b: N(2) });
   });
 
-  it('refuses a write whose invocation has no time left, without sending it', async () => {
+  it('refuses a write whose invocation has no time left, without sending it; the change stays pending', async () => {
     const store = new MemoryRowStore();
-    const { session, state } = await openSession(store, { a: 0 }, { deadlineMarginMs: 0 });
+    const { session } = await openSession(store, { a: 0 }, { deadlineMarginMs: 0 });
     const late = await session.begin(context(-1));
-    state.a = 1;
-    await expect(session.flush(late)).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(session.update({ a: 1 }, late)).rejects.toBeInstanceOf(DeadlineExceededError);
     expect(store.kinds()).toEqual(['get']);
     session.end(late);
     await session.flush(await session.begin(context()));
     expect(store.row?.fields.a).toEqual(encodeValue('a', 1));
+  });
+
+  it('bounds a write started by an assignment by the earliest deadline among the live invocations', async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { a: 0 });
+    const later = await session.begin(context(20_000));
+    const sooner = await session.begin(context(10_000));
+    state.a = 1;
+    await session.flush(later);
+    const puts = store.requests.filter((request) => request.kind === 'put');
+    expect(puts[0]).toMatchObject({ signal: sooner.signal() });
+    session.end(sooner);
+    session.end(later);
   });
 });

@@ -89,13 +89,13 @@ export function persistence<S extends object>(defaults: S, options?: Persistence
     async before(request) {
       (request.context as { state?: S }).state = await lifecycle.begin(request.context);
     },
-    async after() {
-      await lifecycle.end();
+    async after(request) {
+      await lifecycle.end(request.context);
     },
     // Also reached when `after` failed to save: the invocation has ended then, and fail() saves
     // nothing twice; what was not stored stays dirty for the next invocation.
     async onError(request) {
-      request.error = await lifecycle.fail(request.error);
+      request.error = await lifecycle.fail(request.error, request.context);
     },
   };
 }

@@ -1,16 +1,15 @@
 import { ConfigurationError } from '../errors';
 import { durationMs, Expiring, type Duration } from './Expiring';
 import { resolveOptions, type PersistenceOptions } from './options';
-import { createDefaultClient } from './RowStore';
-import { Session } from './Session';
+import { clientFor, Session, startedOnce } from './Session';
 
 // The maps opened in this execution environment, per client (the library's own: DEFAULT_CLIENT).
 const DEFAULT_CLIENT = {};
-const opened = new WeakMap<object, Map<string, Promise<PersistentMap<unknown>>>>();
+const opened = new WeakMap<object, Map<string, () => Promise<PersistentMap<unknown>>>>();
 
 /**
  * A Map-like view of the function's row: string keys, values of any storable type, every change
- * written with a conditional PutItem. It is the same state map that `@Persistent()` fields and
+ * written before the call that made it resolves. It is the same state map that `@Persistent()` fields and
  * `withPersistence` state live in, so a key here is a field there (see docs/persistent-map.md).
  *
  * Reads (`get`, `has`, `size`, iteration) are answered from memory; writes (`set`, `delete`,
@@ -54,24 +53,21 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
    */
   static async open<V = unknown>(options?: PersistenceOptions): Promise<PersistentMap<V>> {
     const resolved = resolveOptions(options);
-    const { client } = resolved;
     // One map per client and row: the same row opened twice in one environment would be two
     // writers of it, each paying a conflict after the other wrote. The first open's other options
     // (sizes, retries) stay; each call's refresh policy applies.
-    let maps = opened.get(client ?? DEFAULT_CLIENT);
-    if (maps === undefined) opened.set(client ?? DEFAULT_CLIENT, (maps = new Map()));
+    const key = resolved.client ?? DEFAULT_CLIENT;
+    let maps = opened.get(key);
+    if (maps === undefined) opened.set(key, (maps = new Map()));
     const name = JSON.stringify([resolved.tableName, resolved.tableKey, resolved.keyFieldName, resolved.valueFieldName]);
-    let opening = maps.get(name);
-    if (opening === undefined) {
+    let open = maps.get(name);
+    if (open === undefined) {
       const view = { fieldDescription: 'a key', open: true, attach: () => undefined };
-      opening = Session.start(resolved, client ?? createDefaultClient(resolved.maxAttempts), {}, view).then(
-        (session) => new PersistentMap<unknown>(session),
-      );
-      maps.set(name, opening);
-      opening.catch(() => maps.delete(name));
-      return (await opening) as PersistentMap<V>;
+      maps.set(name, (open = startedOnce(() => Session.start(resolved, clientFor(resolved), {}, view).then((session) => new PersistentMap<unknown>(session)))));
+      // The first open read the row just now.
+      return (await open()) as PersistentMap<V>;
     }
-    const map = await opening;
+    const map = await open();
     // The refresh policy, as at the start of an invocation.
     await map.session.refreshIfOlderThan(resolved.refreshAfterMs);
     return map as PersistentMap<V>;

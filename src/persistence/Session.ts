@@ -211,8 +211,12 @@ export class Session {
    */
   private earliestInvocation(): Invocation | undefined {
     let earliest: Invocation | undefined;
+    const now = Date.now();
     for (const invocation of this.invocations) {
-      if (earliest === undefined || (invocation.deadlineAt ?? Infinity) < (earliest.deadlineAt ?? Infinity)) earliest = invocation;
+      const at = invocation.deadlineAt ?? Infinity;
+      // Past its deadline: Lambda has ended it, whether or not anyone called end().
+      if (at <= now) continue;
+      if (earliest === undefined || at < (earliest.deadlineAt ?? Infinity)) earliest = invocation;
     }
     return earliest;
   }
@@ -255,14 +259,27 @@ export function sessionStarter(
   view: () => View,
 ): (context: LambdaContext) => Promise<Session> {
   const resolved = resolveOptions(options);
-  const client = resolved.client ?? createDefaultClient(resolved.maxAttempts);
-  let starting: Promise<Session> | undefined;
-  return async (context) => {
-    const start = (starting ??= Session.start(resolved, client, context, view()));
+  const client = clientFor(resolved);
+  return startedOnce((context: LambdaContext) => Session.start(resolved, client, context, view()));
+}
+
+/** The client the options name, else one the library creates (standard AWS environment). */
+export function clientFor(options: ResolvedOptions): DynamoDBSender {
+  return options.client ?? createDefaultClient(options.maxAttempts);
+}
+
+/**
+ * `start`, run by the first call and shared by every call while it runs or once it succeeded; a
+ * failed start is forgotten, so the next call tries again.
+ */
+export function startedOnce<A extends unknown[], T>(start: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+  let starting: Promise<T> | undefined;
+  return async (...args) => {
+    const attempt = (starting ??= start(...args));
     try {
-      return await start;
+      return await attempt;
     } catch (error) {
-      if (starting === start) starting = undefined;
+      if (starting === attempt) starting = undefined;
       throw error;
     }
   };

@@ -33,6 +33,8 @@ const BACKOFF_CAP_MS = 500;
 export class WriteQueue {
   /** The write that has not taken its snapshot yet: new requests join it. */
   private queued: Promise<void> | undefined;
+  /** The invocations that asked for the queued write. */
+  private queuedFor: Invocation[] = [];
   /** The last write requested; the next one starts after it settles. */
   private tail: Promise<void> = Promise.resolve();
 
@@ -44,13 +46,19 @@ export class WriteQueue {
 
   /**
    * Resolves when everything dirty at the time of the call (or later, until the write starts) is
-   * durable. The write's requests are bounded by the deadline of the invocation that started it.
+   * durable. The write's requests are bounded by the earliest deadline among the invocations that
+   * asked for it (none named: the settings' signal, for writes started by assignments).
    */
   request(invocation?: Invocation): Promise<void> {
-    if (this.queued !== undefined) return this.queued;
+    if (this.queued !== undefined) {
+      if (invocation !== undefined) this.queuedFor.push(invocation);
+      return this.queued;
+    }
+    const requesters: Invocation[] = invocation === undefined ? [] : [invocation];
+    this.queuedFor = requesters;
     const next = this.tail.then(noop, noop).then(() => {
       this.queued = undefined;
-      return this.write(invocation);
+      return this.write(requesters);
     });
     this.queued = next;
     this.tail = next;
@@ -62,11 +70,19 @@ export class WriteQueue {
     return this.tail.then(noop, noop);
   }
 
-  private async write(invocation: Invocation | undefined): Promise<void> {
+  private signalFor(requesters: readonly Invocation[]): DeadlineSignal | undefined {
+    let earliest: Invocation | undefined;
+    for (const invocation of requesters) {
+      if (earliest === undefined || (invocation.deadlineAt ?? Infinity) < (earliest.deadlineAt ?? Infinity)) earliest = invocation;
+    }
+    return earliest !== undefined ? earliest.signal() : this.settings.signal();
+  }
+
+  private async write(requesters: readonly Invocation[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const snapshot = this.state.snapshot();
       if (snapshot === undefined) return;
-      const signal = invocation !== undefined ? invocation.signal() : this.settings.signal();
+      const signal = this.signalFor(requesters);
       let outcome;
       try {
         if (signal?.aborted) throw new DeadlineExceededError('no time left before the deadline', this.location());

@@ -31,15 +31,19 @@ export interface PersistentStateLifecycle<S extends object> {
    * reading the row (one GetItem), later at once (or after a refresh, if the policy asks).
    */
   begin(context: LambdaContext): Promise<S>;
-  /** Ends the invocation: resolves when every change, in-place ones included, is durable. */
-  end(): Promise<void>;
+  /**
+   * Ends the invocation begun with `context` (when invocations run at once in one process, Lambda
+   * Managed Instances, pass it; without it, the one begun last): resolves when every change,
+   * in-place ones included, is durable.
+   */
+  end(context?: LambdaContext): Promise<void>;
   /**
    * Ends an invocation whose handler threw: saves what changed and returns the error to rethrow —
    * `error` itself, with a `persistenceError` property attached when saving failed too.
    */
-  fail(error: unknown): Promise<unknown>;
+  fail(error: unknown, context?: LambdaContext): Promise<unknown>;
   /** Writes several fields in one write request; resolves when durable. Only between `begin` and `end`. */
-  update(changes: Partial<S>): Promise<void>;
+  update(changes: Partial<S>, context?: LambdaContext): Promise<void>;
 }
 
 /**
@@ -56,16 +60,21 @@ export function persistentState<S extends object>(defaults: S, options?: Persist
   checkDefaults(defaults);
   let state: S | undefined;
   const start = sessionStarter(options, () => stateView(defaults, (created) => (state = created)));
-  let active: { session: Session; invocation: Invocation } | undefined;
-  const current = (step: string): { session: Session; invocation: Invocation } => {
-    if (active === undefined) {
+  // The invocations begun and not yet ended, by context, in the order they began.
+  const active = new Map<LambdaContext, { session: Session; invocation: Invocation }>();
+  const take = (step: string, context: LambdaContext | undefined, remove: boolean) => {
+    const key = context !== undefined ? context : [...active.keys()].pop();
+    // A context that began no open invocation (it ended already) names none.
+    const entry = key === undefined ? undefined : active.get(key);
+    if (entry === undefined) {
+      if (step === 'fail') return undefined;
       throw new ConfigurationError('lifecycle', `${step}() was called outside an invocation: call begin(context) first.`);
     }
-    return active;
+    if (remove) active.delete(key!);
+    return entry;
   };
-  const endActive = async (): Promise<void> => {
-    const { session, invocation } = current('end');
-    active = undefined;
+  const end = async (context?: LambdaContext): Promise<void> => {
+    const { session, invocation } = take('end', context, true)!;
     try {
       await session.flush(invocation);
     } finally {
@@ -74,29 +83,38 @@ export function persistentState<S extends object>(defaults: S, options?: Persist
   };
   return {
     async begin(context) {
-      // The previous invocation never ended (a framework skipped the step): save its changes now.
-      if (active !== undefined) await endActive();
-      const session = await start(context ?? {});
-      active = { session, invocation: await session.begin(context ?? {}) };
+      const key = context ?? {};
+      // One invocation at a time (standard Lambda): one still open never got its end (a framework
+      // skipped the step), so save its changes now. Under Managed Instances invocations overlap.
+      if (!concurrentInvocations()) while (active.size > 0) await end();
+      const session = await start(key);
+      active.set(key, { session, invocation: await session.begin(key) });
       return state!;
     },
-    end: endActive,
-    async fail(error) {
-      const ending = active;
+    end,
+    async fail(error, context) {
+      const ending = take('fail', context, true);
       // The invocation failed before it began (the row could not be read): nothing to save.
       if (ending === undefined) return error;
-      active = undefined;
       try {
         return await ending.session.failWith(error, ending.invocation);
       } finally {
         ending.session.end(ending.invocation);
       }
     },
-    async update(changes) {
-      const { session, invocation } = current('update');
+    async update(changes, context) {
+      const { session, invocation } = take('update', context, false)!;
       return session.update(changes as Record<string, unknown>, invocation);
     },
   };
+}
+
+/**
+ * Whether this process runs several invocations at once: Lambda Managed Instances, whose runtime
+ * sets AWS_LAMBDA_MAX_CONCURRENCY.
+ */
+function concurrentInvocations(): boolean {
+  return Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY) > 1;
 }
 
 /**
@@ -139,9 +157,9 @@ export function withPersistence<S extends object, TEvent = unknown, TResult = un
     try {
       result = await handler(event, context, state);
     } catch (error) {
-      throw await lifecycle.fail(error);
+      throw await lifecycle.fail(error, context);
     }
-    await lifecycle.end();
+    await lifecycle.end(context);
     return result;
   };
 }
