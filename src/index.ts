@@ -18,11 +18,12 @@
 export { Persistent } from './decorators/Persistent';
 export type { PersistentDecorator, PersistentOptions } from './decorators/Persistent';
 export type { ClassType } from './persistence/codec';
+export type { MergeFunction, MergeStrategy } from './persistence/merge';
 export { PersistentHandler } from './persistence/PersistentHandler';
 export type { BoundHandler, LambdaContext } from './persistence/Session';
 export { PersistentMap } from './persistence/PersistentMap';
 export { persistentState, withPersistence } from './persistence/persistentState';
-export type { PersistentStateLifecycle } from './persistence/persistentState';
+export type { PersistentStateLifecycle, StateMerge, StateOptions } from './persistence/persistentState';
 export { Expiring } from './persistence/Expiring';
 export type { Duration } from './persistence/Expiring';
 export type { BillingOptions, DynamoDBSender, PersistenceOptions, RefreshPolicy } from './persistence/options';

@@ -29,14 +29,19 @@ describe('Concurrent environments', () => {
     await two.handler({ field: 'b', value: 0 }, lambdaContext());
     await one.handler({ field: 'a', value: 1 }, lambdaContext());
     two.client.requests.length = 0;
-    // Environment two still holds the row as it read it: its conditional write conflicts, it
-    // re-reads, keeps its own change and takes a = 1 from the row. (Its handler had already
-    // returned, having seen a = 0; the next invocation sees a = 1.)
+    // Environment two started before the row existed: its first write, a conditional PutItem,
+    // finds environment one's row, takes it in and writes only b, as an UpdateItem. (Its handler
+    // had already returned, having seen a = 0; the next invocation sees a = 1.)
     await expect(two.handler({ field: 'b', value: 2 }, lambdaContext())).resolves.toEqual({ a: 0, b: 2, shared: 0 });
-    expect(two.client.requests).toEqual(['PutItem', ...conflictReread, 'PutItem']);
+    expect(two.client.requests).toEqual(['PutItem', ...conflictReread, 'UpdateItem']);
+    // Once both know the row, writes of different fields do not conflict at all.
+    await one.handler({ field: 'a', value: 5 }, lambdaContext());
+    two.client.requests.length = 0;
+    await expect(two.handler({ field: 'b', value: 6 }, lambdaContext())).resolves.toEqual({ a: 1, b: 6, shared: 0 });
+    expect(two.client.requests).toEqual(['UpdateItem']);
+    await expect(two.handler({ field: 'b', value: 7 }, lambdaContext())).resolves.toEqual({ a: 5, b: 7, shared: 0 });
     const row = (await readItem(two.client, TABLE, key))?.value?.M;
-    expect(row).toEqual({ a: { N: '1' }, b: { N: '2' } });
-    await expect(two.handler({ field: 'b', value: 3 }, lambdaContext())).resolves.toEqual({ a: 1, b: 3, shared: 0 });
+    expect(row).toEqual({ a: { N: '5' }, b: { N: '7' } });
   });
 
   it('keeps every change of environments writing at the same moment', async () => {
@@ -57,7 +62,7 @@ describe('Concurrent environments', () => {
     await writer.handler({ field: 'shared', value: 5 }, lambdaContext());
     reader.client.requests.length = 0;
     await expect(reader.handler({ field: 'a', value: 1 }, lambdaContext())).resolves.toEqual({ a: 1, b: 0, shared: 5 });
-    expect(reader.client.requests).toEqual(['GetItem', 'PutItem']);
+    expect(reader.client.requests).toEqual(['GetItem', 'UpdateItem']);
   });
 
   it("with the default 'cold-start' refresh, a warm invocation makes no read", async () => {
@@ -73,13 +78,13 @@ describe('Concurrent environments', () => {
     const key = uniqueKey();
     const env = bindEnv(key);
     await env.handler({ field: 'a', value: 1 }, lambdaContext());
-    // The first PutItem reaches DynamoDB, but its answer is lost: the SDK sends it again, and the
-    // condition (the old revision) fails, because the first attempt was applied.
+    // The first UpdateItem reaches DynamoDB, but its answer is lost: the SDK sends it again, and the
+    // condition (the row must not name this write as its last) fails: the first attempt was applied.
     let lost = false;
     env.client.middlewareStack.add(
       (next, context) => async (args) => {
         const result = await next(args);
-        if (context.commandName === 'PutItemCommand' && !lost) {
+        if (context.commandName === 'UpdateItemCommand' && !lost) {
           lost = true;
           throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET', $metadata: {} });
         }
@@ -89,7 +94,9 @@ describe('Concurrent environments', () => {
     );
     env.client.requests.length = 0;
     await expect(env.handler({ field: 'a', value: 2 }, lambdaContext())).resolves.toEqual({ a: 2, b: 0, shared: 0 });
-    expect(env.client.requests).toEqual(['PutItem', 'PutItem', ...conflictReread]);
+    // The resend fails its condition (the row names this write as its last); the row, from the
+    // failure or read, shows the write was applied.
+    expect(env.client.requests).toEqual(['UpdateItem', 'UpdateItem', ...conflictReread]);
     const item = await readItem(env.client, TABLE, key);
     expect(item?.value?.M).toEqual({ a: { N: '2' } });
     // Applied once: revision 2 (the first write made revision 1), not 3.

@@ -89,7 +89,7 @@ describe('Expiring values in a persistent field', () => {
     const later = environment();
     const result = await later.invoke();
     expect(result.computed).toBe(1);
-    expect(later.client.requests).toEqual(['GetItem', 'PutItem']);
+    expect(later.client.requests).toEqual(['GetItem', 'UpdateItem']);
     await expect(environment().invoke()).resolves.toMatchObject({ computed: 0, eur: result.eur });
   });
 

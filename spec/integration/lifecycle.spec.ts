@@ -95,14 +95,15 @@ describe('PersistentHandler: cold start and warm invocations', () => {
     await cold.invoke({ op: 'none' });
     expect(cold.client.requests).toEqual([]);
     await cold.invoke({ op: 'add', n: 2 });
-    expect(cold.client.requests).toEqual(['PutItem']);
+    expect(cold.client.requests).toEqual(['PutItem']); // the row's first write
   });
 
   it('hydrates a new environment from the row; missing fields keep their initializers', async () => {
     await environment().invoke({ op: 'add', n: 5 });
     const cold = environment();
     await expect(cold.invoke({ op: 'add', n: 1 })).resolves.toEqual({ count: 6, calls: 1 });
-    expect(cold.client.requests).toEqual(['GetItem', 'PutItem']);
+    // The row exists in the readable layout: the write carries only the changed field.
+    expect(cold.client.requests).toEqual(['GetItem', 'UpdateItem']);
     expect(await stored()).toEqual({ count: { N: '6' } });
   });
 
@@ -151,7 +152,7 @@ describe('PersistentHandler: cold start and warm invocations', () => {
     const env = environment();
     await env.invoke({ op: 'three-sets' });
     await env.invoke({ op: 'mutate' });
-    expect(env.client.requests).toEqual(['PutItem']);
+    expect(env.client.requests).toEqual(['UpdateItem']);
     const cold = environment();
     await cold.invoke({ op: 'none' });
     const row = await stored();
@@ -172,8 +173,11 @@ describe('PersistentHandler: cold start and warm invocations', () => {
     const written: number[] = [];
     env.client.middlewareStack.add(
       (next, context) => async (args) => {
-        const input = (args as { input: { Item?: { value?: { M?: { count?: { N?: string } } } } } }).input;
+        const input = (args as { input: { Item?: { value?: { M?: { count?: { N?: string } } } }; ExpressionAttributeValues?: Record<string, { N?: string }> } })
+          .input;
+        // The first write puts the row; later ones update the changed field (count, the only one).
         if (context.commandName === 'PutItemCommand') written.push(Number(input.Item?.value?.M?.count?.N));
+        if (context.commandName === 'UpdateItemCommand') written.push(Number(input.ExpressionAttributeValues?.[':v0']?.N));
         // Later requests answer sooner: ordering must not depend on the network.
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, 20 - written.length)));
         return next(args);

@@ -21,7 +21,7 @@ async function storedValue() {
 }
 
 describe('Class: PersistentMap', () => {
-  it('reads the row once on open, answers reads from memory and writes one PutItem per set', async () => {
+  it('reads the row once on open, answers reads from memory and writes one request per set', async () => {
     await (await open().map).set('warm-up', 1); // creates the table on the first test
     const { client, map: opening } = open<number>();
     const map = await opening;
@@ -32,7 +32,8 @@ describe('Class: PersistentMap', () => {
     expect(client.requests).toEqual([]);
     await map.set('count', 1);
     await map.set('count', 2);
-    expect(client.requests).toEqual(['PutItem', 'PutItem']);
+    // The row exists: each set writes only its key.
+    expect(client.requests).toEqual(['UpdateItem', 'UpdateItem']);
     expect(await storedValue()).toEqual({ 'warm-up': { N: '1' }, count: { N: '2' } });
   });
 
@@ -94,13 +95,13 @@ describe('Class: PersistentMap', () => {
     expect(reopened.size).toBe(0);
   });
 
-  it('update() stores many keys in one PutItem, from an object or from entries', async () => {
+  it('update() stores many keys in one request, from an object or from entries', async () => {
     const { client, map: opening } = open();
     const map = await opening;
     client.requests.length = 0;
     await map.update({ x: 1, y: new Date(5) });
     await map.update(new Map<string, unknown>([['z', [1, 2]], ['x', 2]]));
-    expect(client.requests).toEqual(['PutItem', 'PutItem']);
+    expect(client.requests).toEqual(['PutItem', 'UpdateItem']); // the row's first write, then changes only
     const again = await open().map;
     expect(again.toJSON()).toEqual({ x: 2, y: new Date(5), z: [1, 2] });
   });

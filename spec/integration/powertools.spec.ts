@@ -143,7 +143,7 @@ describe('Powertools Logger: @logger.injectLambdaContext() on handler', () => {
     await environment(LoggedCounter).invoke({ orderId: 'a', amount: 4 });
     const cold = environment(LoggedCounter);
     await expect(cold.invoke({ orderId: 'b', amount: 1 })).resolves.toEqual({ orderId: 'b', total: 5, calls: 1 });
-    expect(cold.client.requests).toEqual(['GetItem', 'PutItem']);
+    expect(cold.client.requests).toEqual(['GetItem', 'UpdateItem']);
     expect(await storedState()).toEqual({ total: { N: '5' } });
   });
 

@@ -40,10 +40,10 @@ describe('Function: withPersistence', () => {
     await expect(handler({ add: 2 }, lambdaContext())).resolves.toEqual({ count: 2 });
     client.requests.length = 0;
     await expect(handler({ add: 3 }, lambdaContext())).resolves.toEqual({ count: 5 });
-    expect(client.requests).toEqual(['PutItem']);
+    expect(client.requests).toEqual(['UpdateItem']); // the row exists: only the changed keys
     const cold = recordingClient(dynamo.endpoint);
     await expect(bind(cold)({ add: 1 }, lambdaContext())).resolves.toEqual({ count: 6 });
-    expect(cold.requests).toEqual(['GetItem', 'PutItem']);
+    expect(cold.requests).toEqual(['GetItem', 'UpdateItem']);
     expect(await stored()).toMatchObject({ count: { N: '6' }, items: { L: [{ S: '+2' }, { S: '+3' }, { S: '+1' }] } });
   });
 
@@ -88,7 +88,7 @@ describe('Function: persistentState', () => {
     const state = await lifecycle.begin(lambdaContext());
     expect(state).toBe(first);
     state.count += 1;
-    const removeFault = faults.proxy.failNext('PutItem', 'AccessDeniedException', { message: 'nope' });
+    const removeFault = faults.proxy.failNext('UpdateItem', 'AccessDeniedException', { message: 'nope' });
     const handlerError = new Error('handler failed');
     const thrown = (await lifecycle.fail(handlerError)) as Error & { persistenceError?: unknown };
     removeFault();

@@ -29,7 +29,7 @@ describe('PersistentHandler: failed writes', () => {
     await handler({ add: 1 }, lambdaContext());
 
     // The set's write and the final flush's retry both fail.
-    const heal = faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'boom' });
+    const heal = faults.proxy.failNext('UpdateItem', 'InternalServerError', { message: 'boom' });
     const failure = await handler({ add: 10 }, lambdaContext()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(PersistenceWriteError);
     expect((failure as PersistenceWriteError).fields).toEqual(['total']);
@@ -48,7 +48,7 @@ describe('PersistentHandler: failed writes', () => {
     const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
     await handler({ add: 1 }, lambdaContext());
-    faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'once', times: 1 });
+    faults.proxy.failNext('UpdateItem', 'InternalServerError', { message: 'once', times: 1 });
     await expect(handler({ add: 2 }, lambdaContext())).resolves.toBe(3);
     expect(await storedTotal(key)).toEqual({ N: '3' });
   });
@@ -58,7 +58,7 @@ describe('PersistentHandler: failed writes', () => {
     const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
     await handler({ add: 1 }, lambdaContext());
-    faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'down' });
+    faults.proxy.failNext('UpdateItem', 'InternalServerError', { message: 'down' });
     const failure = await handler({ add: 1, fail: true }, lambdaContext()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TypeError);
     expect((failure as Error).message).toBe('handler broke');
@@ -70,7 +70,7 @@ describe('PersistentHandler: failed writes', () => {
     const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, deadlineMarginMs: 200 });
     await handler({ add: 1 }, lambdaContext());
-    faults.proxy.hooks.beforeServer = (request) => (request.operation === 'PutItem' ? { delayMs: 5_000 } : 'forward');
+    faults.proxy.hooks.beforeServer = (request) => (request.operation === 'UpdateItem' ? { delayMs: 5_000 } : 'forward');
     const started = Date.now();
     const failure = await handler({ add: 1 }, lambdaContext('test-function', 500)).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DeadlineExceededError);
@@ -85,7 +85,7 @@ describe('PersistentHandler: failed writes', () => {
     const client = recordingClient(faults.endpoint);
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, conflictRetries: 2 });
     await handler({ add: 1 }, lambdaContext());
-    faults.proxy.failNext('PutItem', 'ConditionalCheckFailedException');
+    faults.proxy.failNext('UpdateItem', 'ConditionalCheckFailedException');
     client.requests.length = 0;
     const failure = await handler({ add: 1 }, lambdaContext()).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(WriteConflictError);

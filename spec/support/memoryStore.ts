@@ -18,7 +18,7 @@ import type { RowStore, StoredRow, WriteOutcome } from '../../src/persistence/Ro
 export type Request =
   | { kind: 'get' }
   | { kind: 'put'; fields: Record<string, AttributeValue>; expectedRevision: number; signal?: DeadlineSignal }
-  | { kind: 'update'; changes: FieldChanges; expectedRevision: number }
+  | { kind: 'update'; changes: FieldChanges; fields: Record<string, AttributeValue>; signal?: DeadlineSignal }
   | { kind: 'createTable' };
 
 export class MemoryRowStore implements RowStore {
@@ -36,8 +36,8 @@ export class MemoryRowStore implements RowStore {
   constructor(readonly tableKey = 'memory-fn') {}
 
   /** Another environment's whole-row write. */
-  writeAsOther(fields: Record<string, AttributeValue>): void {
-    this.row = { fields: { ...(this.row?.fields ?? {}), ...fields }, revision: (this.row?.revision ?? 0) + 1, writeId: 'other' };
+  writeAsOther(fields: Record<string, AttributeValue>, layout: StoredRow['layout'] = 'map'): void {
+    this.row = { fields: { ...(this.row?.fields ?? {}), ...fields }, revision: (this.row?.revision ?? 0) + 1, writeId: `other-${Math.random()}`, layout };
   }
 
   async get(): Promise<StoredRow | null | 'table-missing'> {
@@ -54,24 +54,33 @@ export class MemoryRowStore implements RowStore {
     if (signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     if (!this.tableExists) return { status: 'table-missing' };
     if ((this.row?.revision ?? 0) !== expectedRevision) return { status: 'conflict', current: this.row };
-    this.row = { fields: { ...fields }, revision: expectedRevision + 1, writeId };
-    return { status: 'written', revision: this.row.revision };
+    this.row = { fields: { ...fields }, revision: expectedRevision + 1, writeId, layout: 'map' };
+    return { status: 'written', revision: this.row.revision, layout: 'map' };
   }
 
-  async update(changes: FieldChanges, expectedRevision: number, writeId: string): Promise<WriteOutcome> {
-    const request: Request = { kind: 'update', changes, expectedRevision };
+  async update(
+    changes: FieldChanges,
+    fields: Readonly<Record<string, AttributeValue>>,
+    expectedRevision: number,
+    writeId: string,
+    signal?: DeadlineSignal,
+  ): Promise<WriteOutcome> {
+    const request: Request = { kind: 'update', changes, fields: { ...fields }, ...(signal && { signal }) };
     this.requests.push(request);
     await this.beforeWrite(request);
     if (!this.tableExists) return { status: 'table-missing' };
-    if (this.row === null || this.row.revision !== expectedRevision) return { status: 'conflict', current: this.row };
-    const fields = { ...this.row.fields };
+    if (this.row === null || (this.row.layout ?? 'map') !== 'map') return { status: 'conflict', current: this.row };
+    if (this.row.writeId === writeId) return { status: 'written', revision: this.row.revision, layout: 'map' };
+    const stored = { ...this.row.fields };
+    const conditional = [...changes.values()].some((change) => change.kind !== 'add' && change.conditional === true);
+    if (conditional && this.row.revision !== expectedRevision) return { status: 'conflict', current: this.row };
     for (const [name, change] of changes) {
-      if (change.kind === 'set') fields[name] = change.attribute;
-      else if (change.kind === 'remove') delete fields[name];
-      else fields[name] = { N: String(Number(fields[name]?.N ?? 0) + Number(change.delta.N)) };
+      if (change.kind === 'set') stored[name] = change.attribute;
+      else if (change.kind === 'remove') delete stored[name];
+      else stored[name] = { N: String(Number((stored[name] ?? change.from).N) + Number(change.delta.N)) };
     }
-    this.row = { fields, revision: expectedRevision + 1, writeId };
-    return { status: 'written', revision: this.row.revision, row: this.row };
+    this.row = { fields: stored, revision: this.row.revision + 1, writeId, layout: 'map' };
+    return { status: 'written', revision: this.row.revision, layout: 'map', row: this.row };
   }
 
   async createMissingTable(): Promise<void> {
@@ -86,3 +95,4 @@ export class MemoryRowStore implements RowStore {
     return this.requests.map((request) => request.kind);
   }
 }
+

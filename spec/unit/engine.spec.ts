@@ -59,7 +59,7 @@ describe('TrackedState', () => {
       ['gone', { kind: 'remove' }],
     ]);
     expect(snapshot.fields).toEqual({ a: N(5) });
-    tracked.confirm(snapshot, 4);
+    tracked.confirm(snapshot, { revision: 4 });
     expect(tracked.snapshot()).toBeUndefined();
   });
 
@@ -114,33 +114,41 @@ describe('WriteQueue', () => {
     const second = queue.request();
     release();
     await Promise.all([first, second]);
-    expect(store.requests.map((request) => request.kind === 'put' && request.fields.a)).toEqual([N(1), N(2)]);
+    expect(store.requests.map((request) => request.kind !== 'get' && request.kind !== 'createTable' && request.fields.a)).toEqual([N(1), N(2)]);
     expect(store.row).toMatchObject({ fields: { a: N(2) }, revision: 2 });
   });
 
-  it("on a conflict takes in the other writer's row from the failure and retries with both changes", async () => {
+  it("writes only the changed fields once the row exists: another writer's field, stored meanwhile, stays without a conflict", async () => {
     const store = new MemoryRowStore();
-    store.row = { fields: { mine: N(0) }, revision: 1 };
+    store.row = { fields: { mine: N(0) }, revision: 1, layout: 'map' };
     const { holder, queue } = queueOver(store, { mine: 0 });
-    let played = false;
-    store.beforeWrite = () => {
-      if (!played) store.writeAsOther({ theirs: { S: 'x' } });
-      played = true;
-    };
+    store.beforeWrite = () => (store.requests.length === 1 ? store.writeAsOther({ theirs: { S: 'x' } }) : undefined);
     holder.mine = 7;
     await queue.request();
-    expect(store.kinds()).toEqual(['put', 'put']);
+    expect(store.kinds()).toEqual(['update']);
+    expect(store.requests[0]).toMatchObject({ changes: new Map([['mine', { kind: 'set', attribute: N(7) }]]) });
     expect(store.row).toMatchObject({ fields: { mine: N(7), theirs: { S: 'x' } }, revision: 3 });
   });
 
-  it('gives up after conflictRetries with a WriteConflictError; the change stays pending for the next write', async () => {
+  it("a first write racing another environment's: takes the row from the failure at once and retries as changes", async () => {
     const store = new MemoryRowStore();
-    store.row = { fields: {}, revision: 1 };
+    const { holder, queue } = queueOver(store, { mine: 0 });
+    store.beforeWrite = () => (store.requests.length === 1 ? store.writeAsOther({ theirs: { S: 'x' } }) : undefined);
+    holder.mine = 7;
+    await queue.request();
+    expect(store.kinds()).toEqual(['put', 'update']);
+    expect(store.row).toMatchObject({ fields: { mine: N(7), theirs: { S: 'x' } }, revision: 2 });
+  });
+
+  it('a state rewritten whole (packed) conflicts until conflictRetries, backing off and re-reading; the change stays pending', async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: {}, revision: 1, layout: 'packed' };
     const { tracked, holder, queue } = queueOver(store, { mine: 0 }, 2);
-    store.beforeWrite = () => store.writeAsOther({ theirs: N(store.requests.length) });
+    store.beforeWrite = () => store.writeAsOther({ theirs: N(store.requests.length) }, 'packed');
     holder.mine = 1;
     await expect(queue.request()).rejects.toBeInstanceOf(WriteConflictError);
-    expect(store.kinds()).toEqual(['put', 'put', 'put']);
+    // The first retry takes the row the failure returned; the next backs off, then reads.
+    expect(store.kinds()).toEqual(['put', 'put', 'get', 'put']);
     expect(tracked.snapshot()?.changes.get('mine')).toEqual({ kind: 'set', attribute: N(1) });
     store.beforeWrite = () => undefined;
     await queue.request();
@@ -149,12 +157,12 @@ describe('WriteQueue', () => {
 
   it('creates a missing table and writes the whole last known state as a new row', async () => {
     const store = new MemoryRowStore();
-    store.row = { fields: { kept: N(1) }, revision: 4 };
+    store.row = { fields: { kept: N(1) }, revision: 4, layout: 'map' };
     const { holder, queue } = queueOver(store, { kept: 0, a: 0 });
     store.tableExists = false;
     holder.a = 2;
     await queue.request();
-    expect(store.kinds()).toEqual(['put', 'createTable', 'put']);
+    expect(store.kinds()).toEqual(['update', 'createTable', 'put']);
     expect(store.requests[2]).toMatchObject({ kind: 'put', expectedRevision: 0, fields: { kept: N(1), a: N(2) } });
   });
 });
@@ -181,8 +189,8 @@ describe('Session: invocations', () => {
     expect(second.signal()!.aborted).toBe(false);
     state.b = 2;
     await session.flush(second);
-    const puts = store.requests.filter((request) => request.kind === 'put');
-    expect(puts.at(-1)).toMatchObject({ signal: second.signal() });
+    const writes = store.requests.filter((request) => request.kind === 'put' || request.kind === 'update');
+    expect(writes.at(-1)).toMatchObject({ signal: second.signal() });
     session.end(second);
     expect(second.signal()).toBeUndefined();
     expect(store.row?.fields).toEqual({ a: N(1), b: N(2) });
@@ -206,8 +214,8 @@ describe('Session: invocations', () => {
     const sooner = await session.begin(context(10_000));
     state.a = 1;
     await session.flush(later);
-    const puts = store.requests.filter((request) => request.kind === 'put');
-    expect(puts[0]).toMatchObject({ signal: sooner.signal() });
+    const writes = store.requests.filter((request) => request.kind === 'put' || request.kind === 'update');
+    expect(writes[0]).toMatchObject({ signal: sooner.signal() });
     session.end(sooner);
     session.end(later);
   });

@@ -24,7 +24,7 @@ describe('resolveOptions', () => {
       createTable: true,
       billing: { mode: 'PROVISIONED', readCapacityUnits: 1, writeCapacityUnits: 1 },
       maxAttempts: 3,
-      conflictRetries: 5,
+      conflictRetries: 50,
       deadlineMarginMs: 500,
       tableCreationTimeoutMs: 60_000,
       refreshAfterMs: Infinity,

@@ -1,5 +1,6 @@
 import { DecoratorUsageError } from '../errors';
 import type { ClassType } from '../persistence/codec';
+import { mergeProblem, type MergeStrategy } from '../persistence/merge';
 import { recordInMetadata, recordOnPrototype, type FieldSpec } from './fieldSpecs';
 
 /** Options of {@link Persistent}. */
@@ -23,6 +24,15 @@ export interface PersistentOptions {
    * @default undefined (plain and built-in values only)
    */
   type?: () => ClassType | BigIntConstructor;
+  /**
+   * How changes to this field from several execution environments at once combine (see
+   * {@link MergeStrategy}): `'sum'` for counters (`this.count += 1` from any number of
+   * environments all count), `'keys'` for a `Map` or object changed key by key, a function
+   * `(base, mine, theirs) => merged` for anything else. Different fields never conflict, whatever
+   * this says.
+   * @default 'last-writer-wins'
+   */
+  merge?: MergeStrategy;
 }
 
 /** The decorator returned by {@link Persistent}: usable with legacy and standard decorators. */
@@ -55,6 +65,8 @@ export function Persistent(options: PersistentOptions = {}): PersistentDecorator
   if (typeof options !== 'object' || options === null) {
     throw new DecoratorUsageError('(unknown)', '@Persistent() takes an options object, e.g. @Persistent({ type: () => Session }).');
   }
+  const problem = mergeProblem(options.merge);
+  if (problem !== undefined) throw new DecoratorUsageError('(unknown)', `@Persistent({ merge }) ${problem}.`);
   if (options.type !== undefined && typeof options.type !== 'function') {
     throw new DecoratorUsageError(
       '(unknown)',
@@ -82,7 +94,7 @@ function decorateStandard(context: DecoratorContext, options: PersistentOptions)
   if (context.private || typeof context.name !== 'string') {
     throw new DecoratorUsageError(name, `@Persistent() on "${name}": persistent fields need a public string name.`);
   }
-  const spec: FieldSpec = { name, ...(options.type && { type: options.type }) };
+  const spec: FieldSpec = { name, ...(options.type && { type: options.type }), ...(options.merge && { merge: options.merge }) };
   if (context.metadata) {
     recordInMetadata(context.metadata, spec);
   } else {
@@ -106,5 +118,5 @@ function decorateLegacy(target: unknown, key: unknown, options: PersistentOption
     const what = typeof descriptor.value === 'function' ? 'a method' : 'an accessor';
     throw new DecoratorUsageError(name, `@Persistent() on "${name}" (${what}): it only applies to instance fields.`);
   }
-  recordOnPrototype(target, { name, prototype: target, ...(options.type && { type: options.type }) });
+  recordOnPrototype(target, { name, prototype: target, ...(options.type && { type: options.type }), ...(options.merge && { merge: options.merge }) });
 }

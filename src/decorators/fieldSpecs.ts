@@ -1,4 +1,5 @@
 import { declaredStorage, type ClassType } from '../persistence/codec';
+import type { MergeStrategy } from '../persistence/merge';
 
 /**
  * Where `@Persistent()` records its field specs, per class, for both decorator conventions:
@@ -14,6 +15,8 @@ export interface FieldSpec {
   readonly type?: () => ClassType | BigIntConstructor;
   /** The prototype the legacy decorator saw, to look up `design:type` metadata lazily. */
   readonly prototype?: object;
+  /** How concurrent changes to the field combine. @default 'last-writer-wins' */
+  readonly merge?: MergeStrategy;
 }
 
 // Node 20 has no Symbol.metadata: TypeScript then passes `context.metadata === undefined`, while

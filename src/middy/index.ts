@@ -19,7 +19,7 @@
  */
 // Only the library's public entry is imported: the build keeps it external, so this subpath and
 // the main entry share one copy of the library (one error hierarchy for instanceof).
-import { persistentState, type LambdaContext, type PersistenceOptions } from '../index';
+import { persistentState, type LambdaContext, type StateOptions } from '../index';
 
 /**
  * A Lambda context carrying the state the middleware put on it.
@@ -83,7 +83,7 @@ export interface PersistenceMiddleware {
  * export const handler = middy(baseHandler).use(persistence({ cursor: undefined as string | undefined }));
  * ```
  */
-export function persistence<S extends object>(defaults: S, options?: PersistenceOptions): PersistenceMiddleware {
+export function persistence<S extends object>(defaults: S, options?: StateOptions<S>): PersistenceMiddleware {
   const lifecycle = persistentState(defaults, options);
   return {
     async before(request) {

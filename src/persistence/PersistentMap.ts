@@ -133,6 +133,31 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
   }
 
   /**
+   * Adds `by` to the number under `key` (absent: 0) and resolves to the new total once the change
+   * is durable. Concurrent increments from any number of environments all count: the write adds
+   * this environment's change to whatever the row holds, and the total is the row's after it
+   * (the key merges as `'sum'` from then on, in this environment).
+   *
+   * @example
+   * ```ts
+   * const visits = await map.increment('visits');
+   * ```
+   */
+  async increment(key: string, by = 1): Promise<number> {
+    checkKey(key);
+    if (typeof by !== 'number' || !Number.isFinite(by)) {
+      throw new ConfigurationError('by', `increment("${key}", by) takes a finite number, got ${String(by)}.`);
+    }
+    const current = this.session.state.get(key) ?? 0;
+    if (typeof current !== 'number') {
+      throw new ConfigurationError('key', `increment("${key}") found a ${typeof current} under "${key}", not a number: use another key, or delete it first.`);
+    }
+    this.session.state.mergeAs(key, 'sum');
+    await this.session.update({ [key]: current + by });
+    return this.session.state.get(key) as number;
+  }
+
+  /**
    * The value under `key` while it is fresh; otherwise computes one, stores it with its expiry
    * (as an {@link Expiring}) and returns it once durable.
    *

@@ -4,8 +4,8 @@ import { CorruptRowError, rowName, warnStartingFresh, type ErrorLocation } from 
 import type { DeadlineSignal } from './Deadline';
 import type { FieldChanges } from './FieldChange';
 import type { DynamoDBSender, ResolvedOptions } from './options';
-import { DynamoDBItems, TABLE_MISSING, type ConditionFailed, type TableMissing } from './storage/DynamoDBItems';
-import { ItemFormat } from './storage/itemFormat';
+import { DynamoDBItems, TABLE_MISSING, TOO_LARGE, type ConditionFailed, type TableMissing } from './storage/DynamoDBItems';
+import { ItemFormat, type StateLayout } from './storage/itemFormat';
 import { LargeStateStorage } from './storage/largeState';
 import type { SizeCache } from './storage/sizes';
 import { createTable, missingTableError } from './storage/tableLifecycle';
@@ -20,12 +20,22 @@ export interface StoredRow {
   readonly revision: number;
   /** The id of the write that produced this revision (diagnostics; a writer recognises its own write by it). */
   readonly writeId?: string;
+  /**
+   * Where the row keeps its state: `map` (readable, in the row: writes of changes apply to it),
+   * `packed` or `parts` (a large state, rewritten whole). Absent for a row the store did not read.
+   */
+  readonly layout?: StateLayout['kind'];
 }
 
 /** What a conditional write came to. */
 export type WriteOutcome =
-  /** Stored as revision `revision`; `row` is the whole row after the write when the store knows it (UpdateItem). */
-  | { readonly status: 'written'; readonly revision: number; readonly row?: StoredRow }
+  /**
+   * Stored as revision `revision`, in `layout`; `row` is the whole row after the write when the
+   * store knows it (a write of changes returns it: other writers' fields included).
+   */
+  | { readonly status: 'written'; readonly revision: number; readonly layout?: StateLayout['kind']; readonly row?: StoredRow }
+  /** A write of changes that the row cannot take as changes (it would outgrow the readable layout): write the whole state. */
+  | { readonly status: 'rewrite' }
   /** Another writer got there first. `current` is the row DynamoDB returned with the failure, if it did. */
   | { readonly status: 'conflict'; readonly current?: StoredRow | null }
   | { readonly status: 'table-missing' };
@@ -47,11 +57,20 @@ export interface RowStore {
     signal?: DeadlineSignal,
   ): Promise<WriteOutcome>;
   /**
-   * Writes only `changes` (set / remove / add) into a row that is in the readable map layout at
-   * `expectedRevision`; every other field stays as stored. A conflict when the revision moved or the
-   * row is not in the map layout (then the caller writes the whole state with {@link put}).
+   * Writes only `changes` (set / remove / add) into a row that is in the readable map layout,
+   * whatever its revision (unless a change is `conditional`: then only at `expectedRevision`);
+   * every other field stays as stored. `fields` is the whole state after the
+   * changes as this environment knows it: when it would not fit the map layout, or the row turns
+   * out too large, the outcome is `rewrite`. A conflict when the row is not in the map layout (or
+   * missing), or a change's expected value is not the stored one.
    */
-  update(changes: FieldChanges, expectedRevision: number, writeId: string, signal?: DeadlineSignal): Promise<WriteOutcome>;
+  update(
+    changes: FieldChanges,
+    fields: Readonly<Record<string, AttributeValue>>,
+    expectedRevision: number,
+    writeId: string,
+    signal?: DeadlineSignal,
+  ): Promise<WriteOutcome>;
   /**
    * Creates the missing table (tolerating a concurrent creation) and waits until it is ACTIVE; a
    * {@link TableNotFoundError} when the options say not to create it.
@@ -142,7 +161,7 @@ export class DynamoDBRowStore implements RowStore {
     // it unknown whether the row was written: its parts may be the row's now, so they stay. At
     // worst they are garbage.
     let outcome: WriteOutcome;
-    if (result === undefined) outcome = { status: 'written', revision };
+    if (result === undefined) outcome = { status: 'written', revision, layout: state.kind };
     else if (result === TABLE_MISSING) outcome = { status: 'table-missing' };
     else {
       // The row as it is now: from the failure (DynamoDB, moto) or, when this write made parts
@@ -159,16 +178,34 @@ export class DynamoDBRowStore implements RowStore {
     return outcome;
   }
 
-  async update(changes: FieldChanges, expectedRevision: number, writeId: string, signal?: DeadlineSignal): Promise<WriteOutcome> {
+  async update(
+    changes: FieldChanges,
+    fields: Readonly<Record<string, AttributeValue>>,
+    expectedRevision: number,
+    writeId: string,
+    signal?: DeadlineSignal,
+  ): Promise<WriteOutcome> {
+    if (!this.large.fitsInRow(fields)) return { status: 'rewrite' };
     const result = await this.items.update(
       { Key: this.format.key, ...this.format.update(changes, expectedRevision, writeId), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
       signal,
     );
     if (result === TABLE_MISSING) return { status: 'table-missing' };
-    if ('conflict' in result) return this.conflictOutcome(result.item, writeId, signal);
+    if (result === TOO_LARGE) return { status: 'rewrite' };
+    if ('conflict' in result) {
+      // Whether this very write was applied (its answer lost, the SDK's resend refused) must be
+      // known: an added delta taken for another writer's would count twice. Read the row when the
+      // failure did not return it (dynalite).
+      let current = result.item;
+      if (current === undefined) {
+        const read = await this.items.get(this.format.key, signal);
+        current = read === TABLE_MISSING ? undefined : read;
+      }
+      return this.conflictOutcome(current, writeId, signal);
+    }
     const row = await this.read(result.updated, signal);
     const revision = this.format.revisionOf(result.updated);
-    return row === 'parts-replaced' ? { status: 'written', revision } : { status: 'written', revision, row };
+    return row === 'parts-replaced' ? { status: 'written', revision, layout: 'map' } : { status: 'written', revision, layout: 'map', row };
   }
 
   async createMissingTable(signal?: DeadlineSignal): Promise<void> {
@@ -179,8 +216,8 @@ export class DynamoDBRowStore implements RowStore {
   /** A failed condition: this very write, whose answer was lost and whose resend failed the condition, or another writer's row. */
   private async conflictOutcome(current: Record<string, AttributeValue> | undefined, writeId: string, signal?: DeadlineSignal): Promise<WriteOutcome> {
     if (current !== undefined && this.format.writeIdOf(current) === writeId) {
-      // It is the row now (and its parts are the row's).
-      return { status: 'written', revision: this.format.revisionOf(current) };
+      // It is the row now (and its parts are the row's: not read, and not marked replaced).
+      return { status: 'written', revision: this.format.revisionOf(current), layout: this.format.parse(current).state.kind };
     }
     if (current === undefined) return { status: 'conflict' };
     const row = await this.read(current, signal);
@@ -195,7 +232,7 @@ export class DynamoDBRowStore implements RowStore {
       if (fields === 'parts-replaced') return fields;
       // The newest row this environment has seen: its parts are the ones the next write replaces.
       this.large.seen(parsed.state);
-      return { fields, revision: parsed.revision, ...(parsed.writeId !== undefined && { writeId: parsed.writeId }) };
+      return { fields, revision: parsed.revision, layout: parsed.state.kind, ...(parsed.writeId !== undefined && { writeId: parsed.writeId }) };
     } catch (error) {
       if (!(error instanceof CorruptRowError) || this.options.onCorruptRow === 'fail') throw error;
       warnStartingFresh(error);

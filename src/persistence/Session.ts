@@ -182,7 +182,8 @@ export class Session {
       }
     }
     this.state.assign(changes);
-    return this.queue.request(invocation);
+    await this.queue.request(invocation);
+    this.throwProblem();
   }
 
   /**
@@ -196,7 +197,14 @@ export class Session {
     await this.queue.settled();
     await this.queue.request(invocation);
     this.lastSync = Date.now();
+    this.throwProblem();
     if (refused.length > 0) throw refused[0];
+  }
+
+  /** Reports what went wrong after a write was durable (taking in the row it returned). */
+  private throwProblem(): void {
+    const problem = this.state.takeProblem();
+    if (problem !== undefined) throw problem;
   }
 
   /** Writes what changed, then reads the row again and takes in other writers' changes. */

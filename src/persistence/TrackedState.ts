@@ -21,6 +21,7 @@ import {
 } from './codec';
 import { CLASS_CODEC_FIX, registeredClassCodec } from './classCodec';
 import type { FieldChange, FieldChanges } from './FieldChange';
+import { mergeKeys, type MergeFunction, type MergeStrategy } from './merge';
 import type { StoredRow } from './RowStore';
 import { entrySize, type SizeCache } from './storage/sizes';
 import { sameValue } from './sameValue';
@@ -34,6 +35,13 @@ interface Encoded {
 
 const ABSENT: Encoded = { attribute: undefined, print: '', size: 0 };
 const REMOVE: FieldChange = { kind: 'remove' };
+const ZERO: AttributeValue = { N: '0' };
+
+/** The number an encoding holds as a native DynamoDB number, else undefined. */
+function numberIn(encoded: Encoded): number | undefined {
+  const text = encoded.attribute?.N;
+  return text === undefined ? undefined : Number(text);
+}
 
 /**
  * A stored attribute as an {@link Encoded}: its fingerprint and size are worked out when first
@@ -95,7 +103,8 @@ export interface TrackedStateSettings {
 }
 
 interface Field {
-  readonly spec: FieldSpec;
+  /** Replaced, not changed, by {@link TrackedState.mergeAs}. */
+  spec: FieldSpec;
   readonly type: ClassType | undefined;
   /** The initializer's value, as the constructor made it. */
   readonly initialValue: unknown;
@@ -129,6 +138,8 @@ export class TrackedState {
   /** The state map as stored, including fields this class does not declare (kept on every write). */
   private stored: Record<string, AttributeValue> = {};
   private revision = 0;
+  /** Where the row keeps its state (undefined: no row, or not known): writes of changes need `map`. */
+  private layout: StoredRow['layout'];
   /** Called whenever a field becomes dirty through assignment. */
   onChange: () => void = () => undefined;
 
@@ -166,6 +177,15 @@ export class TrackedState {
         set: (next: unknown) => this.assign({ [name]: next }),
       });
     }
+  }
+
+  /**
+   * Makes `name` (tracked from now on, in an open state) merge with `merge`: a map's
+   * `increment()` sums its key.
+   */
+  mergeAs(name: string, merge: MergeStrategy): void {
+    const field = this.fields.get(name) ?? this.track(name);
+    if (field.spec.merge !== merge) field.spec = { ...field.spec, merge };
   }
 
   /** Whether `name` is a persistent field. */
@@ -281,7 +301,13 @@ export class TrackedState {
    * keep their new values, every other field takes the row's.
    */
   adopt(row: StoredRow | null): void {
-    this.takeRow(row, (field) => (sameEncoding(field.current, field.baseline) && !this.changedInPlace(field) ? 'read' : 'keep'));
+    this.takeRow(row, (field, stored) => {
+      if (sameEncoding(field.current, field.baseline) && !this.changedInPlace(field)) return 'read';
+      const merge = field.spec.merge ?? 'last-writer-wins';
+      // Changed here and there: last writer wins (this environment writes next), or the field's merge.
+      if (merge === 'last-writer-wins' || sameEncoding(this.storedEncoding(field, stored), field.baseline)) return 'keep';
+      return 'merge';
+    });
   }
 
   /**
@@ -291,25 +317,61 @@ export class TrackedState {
    * changes, so a field that cannot be (a corrupt value, an initializer that cannot be stored)
    * leaves the state as it was, revision included, rather than half of it taken in.
    */
-  private takeRow(row: StoredRow | null, choose: (field: Field, stored: Record<string, AttributeValue>) => 'read' | 'initial' | 'keep'): void {
+  private takeRow(
+    row: StoredRow | null,
+    choose: (field: Field, stored: Record<string, AttributeValue>) => 'read' | 'initial' | 'keep' | 'merge',
+  ): void {
     const stored = { ...(row?.fields ?? {}) };
     if (this.settings.open) for (const name of Object.keys(stored)) if (!this.fields.has(name)) this.track(name);
     const taken: [Field, Encoded, unknown][] = [];
     const kept: [Field, Encoded][] = [];
+    const merged: [Field, Encoded, unknown, Encoded][] = [];
     for (const field of this.fields.values()) {
       const choice = choose(field, stored);
       if (choice === 'read') taken.push([field, ...this.readStored(field, stored)]);
       else if (choice === 'initial') taken.push([field, this.initialOf(field), field.value]);
-      else kept.push([field, this.storedEncoding(field, stored)]);
+      else if (choice === 'keep') kept.push([field, this.storedEncoding(field, stored)]);
+      else {
+        const [theirs, theirValue] = this.readStored(field, stored);
+        const value = this.mergedValue(field, theirValue);
+        merged.push([field, theirs, value, this.encode(field.spec.name, value, field.type, '(the value its merge returned)')]);
+      }
     }
     this.stored = stored;
     this.revision = row?.revision ?? 0;
+    this.layout = row === null ? undefined : (row.layout ?? 'map');
     for (const [field, encoded, value] of taken) {
       field.baseline = field.current = encoded;
       field.copy = NO_COPY;
       field.value = value;
     }
     for (const [field, baseline] of kept) field.baseline = baseline;
+    for (const [field, baseline, value, encoded] of merged) {
+      field.baseline = baseline;
+      field.current = encoded;
+      field.value = value;
+      field.copy = NO_COPY;
+    }
+  }
+
+  /** A field changed here and in the row: this environment's change merged into the row's value. */
+  private mergedValue(field: Field, theirs: unknown): unknown {
+    const merge = field.spec.merge;
+    const base = this.decode(field, field.baseline.attribute);
+    const mine = field.value;
+    if (merge === 'sum') {
+      // This environment's increments on top of the row's total (an absent value counts as 0).
+      const from = base ?? 0;
+      const total = theirs ?? 0;
+      return typeof mine === 'number' && typeof from === 'number' && typeof total === 'number' ? total + (mine - from) : mine;
+    }
+    if (merge === 'keys') return mergeKeys(base, mine, theirs, (a, b) => this.sameStoredValue(field, a, b));
+    return (merge as unknown as MergeFunction<unknown>)(base, mine, theirs);
+  }
+
+  /** Whether two values of `field` store the same. */
+  private sameStoredValue(field: Field, a: unknown, b: unknown): boolean {
+    return sameEncoding(this.encode(field.spec.name, a, field.type), this.encode(field.spec.name, b, field.type));
   }
 
   /**
@@ -344,11 +406,22 @@ export class TrackedState {
   }
 
   /**
-   * The change a write makes for a dirty field, by the field's strategy. Every field is
-   * last-writer-wins today: the write stores the field's value (or removes it).
+   * The change a write makes for a dirty field, by the field's merge strategy: last writer wins
+   * stores the value (or removes it); `sum` adds the difference to the row's value; a merge
+   * function or `keys` stores the value on the condition that the row has not changed since.
    */
-  private changeOf(_field: Field, encoded: Encoded): FieldChange {
-    return encoded.attribute === undefined ? REMOVE : { kind: 'set', attribute: encoded.attribute };
+  private changeOf(field: Field, encoded: Encoded): FieldChange {
+    const merge = field.spec.merge ?? 'last-writer-wins';
+    if (merge === 'sum') {
+      // A field the row has no value for counts from its initializer, or from 0 without one.
+      const base = field.baseline.attribute === undefined ? 0 : numberIn(field.baseline);
+      const delta = numberIn(encoded) !== undefined && base !== undefined ? numberIn(encoded)! - base : NaN;
+      const from = this.initialOf(field).attribute ?? ZERO;
+      if (Number.isFinite(delta) && from.N !== undefined) return { kind: 'add', delta: { N: String(delta) }, from };
+    }
+    const conditional = merge !== 'last-writer-wins' && merge !== 'sum';
+    if (encoded.attribute === undefined) return conditional ? { kind: 'remove', conditional } : REMOVE;
+    return conditional ? { kind: 'set', attribute: encoded.attribute, conditional } : { kind: 'set', attribute: encoded.attribute };
   }
 
   /** The fields whose current encoding differs from the row's, with that encoding. */
@@ -365,16 +438,48 @@ export class TrackedState {
     return this.revision;
   }
 
-  /** Records that `snapshot` is durable at `revision`. */
-  confirm(snapshot: Snapshot, revision: number): void {
+  /**
+   * Records that `snapshot` is durable at `revision` in `layout`. With `row`, the whole row after
+   * the write (a write of changes returns it), other writers' fields are taken in too and summed
+   * fields take the row's total.
+   */
+  confirm(snapshot: Snapshot, written: { readonly revision: number; readonly layout?: StoredRow['layout']; readonly row?: StoredRow }): void {
     this.stored = { ...snapshot.fields };
-    this.revision = revision;
+    this.revision = written.revision;
+    if (written.layout !== undefined) this.layout = written.layout;
     for (const [name, encoded] of snapshot.encodings) this.fields.get(name)!.baseline = encoded;
+    if (written.row === undefined) return;
+    try {
+      this.adopt(written.row);
+    } catch (error) {
+      // This write is durable, but the other writers' changes that came back with it could not be
+      // taken in (adopt takes all or nothing). Never write from this stale copy as if it were
+      // current: back to the revision before the write, so the next write is a whole-row write
+      // that conflicts and reads the row again. The problem is reported by the next flush.
+      this.revision = snapshot.expectedRevision;
+      this.layout = undefined;
+      this.problem ??= error;
+    }
+  }
+
+  /** A problem met after a write was durable (see {@link confirm}), reported once. */
+  takeProblem(): unknown {
+    const problem = this.problem;
+    this.problem = undefined;
+    return problem;
+  }
+
+  private problem: unknown;
+
+  /** Whether the row exists in the readable layout, so that a write may carry only the changes. */
+  get writesChanges(): boolean {
+    return this.revision > 0 && this.layout === 'map';
   }
 
   /** The last known row, to write again into a table that was recreated. */
   forgetRevision(): void {
     this.revision = 0;
+    this.layout = undefined;
   }
 
   /** A stored field's encoding and decoded value (with start-fresh, a corrupt one is dropped from `stored`). */

@@ -8,7 +8,7 @@ import {
 } from '../errors';
 import type { DeadlineSignal } from './Deadline';
 import type { Invocation } from './Invocation';
-import { newWriteId, type RowStore, type StoredRow } from './RowStore';
+import { newWriteId, type RowStore, type StoredRow, type WriteOutcome } from './RowStore';
 import type { TrackedState } from './TrackedState';
 
 /** Settings of the write loop. */
@@ -21,7 +21,7 @@ export interface WriteQueueSettings {
 
 // Backoff after a conflict: a random wait in [0, BASE * 2^attempt), capped ("full jitter").
 const BACKOFF_BASE_MS = 10;
-const BACKOFF_CAP_MS = 500;
+const BACKOFF_CAP_MS = 200;
 
 /**
  * Moves the dirty state to the row store, one write at a time and in order, so a later state is
@@ -79,47 +79,63 @@ export class WriteQueue {
   }
 
   private async write(requesters: readonly Invocation[]): Promise<void> {
+    // A row that outgrew the readable layout is written whole from then on.
+    let wholeRow = false;
     for (let attempt = 0; ; attempt++) {
       const snapshot = this.state.snapshot();
       if (snapshot === undefined) return;
       const signal = this.signalFor(requesters);
-      let outcome;
+      const fields = [...snapshot.changes.keys()];
+      const asChanges = !wholeRow && this.state.writesChanges;
+      let outcome: WriteOutcome;
       try {
         if (signal?.aborted) throw new DeadlineExceededError('no time left before the deadline', this.location());
-        outcome = await this.store.put(snapshot.fields, snapshot.expectedRevision, newWriteId(), signal);
+        outcome = asChanges
+          ? await this.store.update(snapshot.changes, snapshot.fields, snapshot.expectedRevision, newWriteId(), signal)
+          : await this.store.put(snapshot.fields, snapshot.expectedRevision, newWriteId(), signal);
       } catch (error) {
-        throw this.failure(error, [...snapshot.changes.keys()]);
+        throw this.failure(error, fields);
       }
       if (outcome.status === 'written') {
-        this.state.confirm(snapshot, outcome.revision);
+        this.state.confirm(snapshot, outcome);
         return;
+      }
+      if (outcome.status === 'rewrite') {
+        wholeRow = true;
+        continue;
       }
       if (outcome.status === 'table-missing') {
         try {
           await this.store.createMissingTable(signal);
         } catch (error) {
-          throw this.failure(error, [...snapshot.changes.keys()]);
+          throw this.failure(error, fields);
         }
         // The row went with the table: write the whole last known state as a new row.
         this.state.forgetRevision();
         continue;
       }
-      if (attempt >= this.settings.conflictRetries) {
+      if (attempt >= this.settings.conflictRetries || signal?.aborted) {
         throw new WriteConflictError(
           `Row ${rowName(this.location())} kept changing under this write ` +
-            `(${attempt + 1} conflicting attempts); fields ${[...snapshot.changes.keys()].join(', ')} are not ` +
+            `(${attempt + 1} conflicting attempts); fields ${fields.join(', ')} are not ` +
             'stored yet and go out with the next write. Raise conflictRetries if many environments write at once.',
           this.location(),
         );
       }
       let current: StoredRow | null | 'table-missing';
       try {
-        current = outcome.current !== undefined ? outcome.current : await this.store.get(signal);
+        // The row the failure returned is the freshest there is: the first retry takes it at once.
+        // Later ones back off first and then read, so that they retry against the row as it is
+        // after the wait, not as it was before it.
+        if (attempt === 0 && outcome.current !== undefined) current = outcome.current;
+        else {
+          await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
+          current = await this.store.get(signal);
+        }
       } catch (error) {
-        throw this.failure(error, [...snapshot.changes.keys()]);
+        throw this.failure(error, fields);
       }
       this.state.adopt(current === 'table-missing' ? null : current);
-      await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt));
     }
   }
 

@@ -118,9 +118,12 @@ export interface PersistenceOptions {
    */
   maxAttempts?: number;
   /**
-   * How often a conditional write that lost a race with another environment is re-read, merged
-   * and retried before a `WriteConflictError`. Environment: `PERSISTENCE_CONFLICT_RETRIES`.
-   * @default 5
+   * The most times a conditional write that lost a race with another environment is re-read,
+   * merged and retried before a `WriteConflictError` (each after a jittered backoff, and never past
+   * the invocation's deadline, which usually ends the retries first). Only writes that must be
+   * conditional race: a row's first write, a large (packed or split) state, and fields with a merge
+   * function or `merge: 'keys'`. Environment: `PERSISTENCE_CONFLICT_RETRIES`.
+   * @default 50
    */
   conflictRetries?: number;
   /**
@@ -193,7 +196,7 @@ export const DEFAULTS = {
   readCapacityUnits: 1,
   writeCapacityUnits: 1,
   maxAttempts: 3,
-  conflictRetries: 5,
+  conflictRetries: 50,
   deadlineMarginMs: 500,
   tableCreationTimeoutMs: 60_000,
   maxStateBytes: 4 * 1024 * 1024,

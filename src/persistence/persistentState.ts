@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors';
+import { mergeProblem, type MergeStrategy } from './merge';
 import { describeGiven, type PersistenceOptions } from './options';
 import type { Invocation } from './Invocation';
 import { sessionStarter, type LambdaContext, type Session, type View } from './Session';
@@ -46,6 +47,27 @@ export interface PersistentStateLifecycle<S extends object> {
   update(changes: Partial<S>, context?: LambdaContext): Promise<void>;
 }
 
+/** How each key of a state combines concurrent changes (see {@link MergeStrategy}); unnamed keys: last writer wins. */
+export type StateMerge<S extends object> = { readonly [K in keyof S]?: MergeStrategy };
+
+/**
+ * Options of {@link withPersistence}, {@link persistentState} and the middy middleware: those of
+ * `Handler.bind()`, plus `merge` per key of the state.
+ *
+ * @example
+ * ```ts
+ * withPersistence({ count: 0, seen: {} as Record<string, number> }, handler, { merge: { count: 'sum', seen: 'keys' } });
+ * ```
+ */
+export interface StateOptions<S extends object> extends PersistenceOptions {
+  /**
+   * How concurrent changes to a key from several environments combine, per key: `'sum'` for
+   * counters, `'keys'` for maps and objects, a function for anything else.
+   * @default every key 'last-writer-wins'
+   */
+  merge?: StateMerge<S>;
+}
+
 /**
  * Creates the state lifecycle of one Lambda function from `defaults`: each key is a persistent
  * field, its value the default while nothing is stored. Options are resolved (and checked) here;
@@ -56,10 +78,12 @@ export interface PersistentStateLifecycle<S extends object> {
  * const lifecycle = persistentState({ lastRun: undefined as Date | undefined }, { tableName: 'my-state' });
  * ```
  */
-export function persistentState<S extends object>(defaults: S, options?: PersistenceOptions): PersistentStateLifecycle<S> {
+export function persistentState<S extends object>(defaults: S, options?: StateOptions<S>): PersistentStateLifecycle<S> {
   checkDefaults(defaults);
+  const { merge, ...persistence } = options ?? {};
+  const merges = checkStateMerge(defaults, merge);
   let state: S | undefined;
-  const start = sessionStarter(options, () => stateView(defaults, (created) => (state = created)));
+  const start = sessionStarter(persistence, () => stateView(defaults, merges, (created) => (state = created)));
   // The invocations begun and not yet ended, by context, in the order they began.
   const active = new Map<LambdaContext, { session: Session; invocation: Invocation }>();
   const take = (step: string, context: LambdaContext | undefined, remove: boolean) => {
@@ -145,7 +169,7 @@ function concurrentInvocations(): boolean {
 export function withPersistence<S extends object, TEvent = unknown, TResult = unknown, TContext extends LambdaContext = LambdaContext>(
   defaults: S,
   handler: (event: TEvent, context: TContext, state: S) => Promise<TResult>,
-  options?: PersistenceOptions,
+  options?: StateOptions<S>,
 ): (event: TEvent, context: TContext) => Promise<TResult> {
   if (typeof handler !== 'function') {
     throw new ConfigurationError('handler', 'withPersistence(defaults, handler) takes the handler function second.');
@@ -175,14 +199,35 @@ function checkDefaults(defaults: unknown): void {
 }
 
 /** A fresh state object with the defaults' keys as fields. */
-function stateView<S extends object>(defaults: S, created: (state: S) => void): View {
+function stateView<S extends object>(defaults: S, merges: StateMerge<S>, created: (state: S) => void): View {
   return {
     fieldDescription: 'a key of the defaults given to withPersistence() or persistentState()',
     attach(tracked) {
       const state = { ...defaults };
-      tracked.attach(state, Object.keys(defaults).map((name) => ({ name })));
+      tracked.attach(
+        state,
+        Object.keys(defaults).map((name) => {
+          const merge = merges[name as keyof S];
+          return merge === undefined ? { name } : { name, merge };
+        }),
+      );
       created(Object.seal(state));
     },
   };
 }
 
+
+function checkStateMerge<S extends object>(defaults: S, merge: unknown): StateMerge<S> {
+  if (merge === undefined) return {};
+  if (typeof merge !== 'object' || merge === null) {
+    throw new ConfigurationError('merge', `Option "merge" takes an object of key: strategy, e.g. { count: 'sum' }; got ${describeGiven(merge)}.`);
+  }
+  for (const [key, strategy] of Object.entries(merge)) {
+    if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
+      throw new ConfigurationError('merge', `Option "merge" names "${key}", which is not a key of the defaults.`);
+    }
+    const problem = mergeProblem(strategy);
+    if (problem !== undefined) throw new ConfigurationError('merge', `Option "merge.${key}" ${problem}.`);
+  }
+  return merge as StateMerge<S>;
+}

@@ -27,6 +27,10 @@ export interface ConditionFailed {
 export const TABLE_MISSING = 'table-missing';
 export type TableMissing = typeof TABLE_MISSING;
 
+/** An UpdateItem would make the item larger than DynamoDB's 400 KB. */
+export const TOO_LARGE = 'too-large';
+export type TooLarge = typeof TOO_LARGE;
+
 /**
  * The client the library creates when none is injected: standard AWS environment, SDK retries;
  * `config` adds to it (the CLI's endpoint and region).
@@ -79,12 +83,14 @@ export class DynamoDBItems {
   async update(
     input: Omit<UpdateItemCommandInput, 'TableName'>,
     signal?: DeadlineSignal,
-  ): Promise<{ readonly updated: Record<string, AttributeValue> } | ConditionFailed | TableMissing> {
+  ): Promise<{ readonly updated: Record<string, AttributeValue> } | ConditionFailed | TableMissing | TooLarge> {
     try {
       const command = new UpdateItemCommand({ TableName: this.location.tableName, ReturnValues: 'ALL_NEW', ...input });
       const output = (await this.client.send(command, { abortSignal: signal })) as { Attributes?: Record<string, AttributeValue> };
       return { updated: output.Attributes ?? {} };
     } catch (error) {
+      // DynamoDB: "Item size to update has exceeded the maximum allowed size".
+      if (isNamed(error, 'ValidationException') && /size/i.test((error as Error).message)) return TOO_LARGE;
       return this.outcome(error, 'dynamodb:UpdateItem', 'writing the row');
     }
   }

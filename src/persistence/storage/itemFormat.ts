@@ -137,46 +137,60 @@ export class ItemFormat {
   }
 
   /**
-   * An UpdateItem of `changes` inside the state map of a row in the map layout at
-   * `expectedRevision`: SET for a new value, REMOVE for an absent one, `if_not_exists(...) + delta`
-   * for an added delta; the revision goes up by one and the bookkeeping is rewritten. Fields not in
-   * `changes` are left as they are, whoever wrote them.
+   * An UpdateItem of `changes` inside the state map of a row in the readable map layout: SET for a
+   * new value, REMOVE for an absent one, `if_not_exists(field, from) + delta` for an added delta;
+   * the revision goes up by one and the bookkeeping is rewritten. Not conditional on the revision:
+   * fields not in `changes` are left as they are, whoever wrote them, so writers of different
+   * fields never conflict. The condition is that the row is in the map layout and not already
+   * written by this write, and, when a change is `conditional`, that the row is still at
+   * `expectedRevision`.
    */
   update(changes: ReadonlyMap<string, FieldChange>, expectedRevision: number, writeId: string): UpdateParts {
-    const names: Record<string, string> = { '#state': this.names.valueFieldName, '#revision': BOOKKEEPING.revision };
+    const names: Record<string, string> = {
+      '#state': this.names.valueFieldName,
+      '#revision': BOOKKEEPING.revision,
+      '#format': BOOKKEEPING.format,
+      '#updatedAt': BOOKKEEPING.updatedAt,
+      '#writeId': BOOKKEEPING.writeId,
+    };
     const values: Record<string, AttributeValue> = {
-      ':expected': { N: String(expectedRevision) },
       ':one': { N: '1' },
       ':format': { N: String(FORMAT_VERSION) },
       ':updatedAt': { S: new Date().toISOString() },
       ':writeId': { S: writeId },
+      ':map': { S: 'M' },
     };
-    names['#format'] = BOOKKEEPING.format;
-    names['#updatedAt'] = BOOKKEEPING.updatedAt;
-    names['#writeId'] = BOOKKEEPING.writeId;
     const set = ['#revision = #revision + :one', '#format = :format', '#updatedAt = :updatedAt', '#writeId = :writeId'];
     const remove: string[] = [];
+    // A resend of this very write (the SDK retrying after a lost answer) must not apply twice: an
+    // added delta would count twice. The row names the last write applied to it.
+    const conditions = ['attribute_type(#state, :map)', '(attribute_not_exists(#writeId) OR #writeId <> :writeId)'];
     let i = 0;
     for (const [name, change] of changes) {
       const field = `#f${i}`;
+      const path = `#state.${field}`;
       names[field] = name;
       if (change.kind === 'set') {
         values[`:v${i}`] = change.attribute;
-        set.push(`#state.${field} = :v${i}`);
+        set.push(`${path} = :v${i}`);
       } else if (change.kind === 'add') {
         values[`:v${i}`] = change.delta;
-        values[':zero'] = { N: '0' };
-        set.push(`#state.${field} = if_not_exists(#state.${field}, :zero) + :v${i}`);
+        values[`:z${i}`] = change.from;
+        set.push(`${path} = if_not_exists(${path}, :z${i}) + :v${i}`);
       } else {
-        remove.push(`#state.${field}`);
+        remove.push(path);
       }
       i++;
     }
+    if ([...changes.values()].some((change) => change.kind !== 'add' && change.conditional === true)) {
+      values[':expected'] = { N: String(expectedRevision) };
+      conditions.push('#revision = :expected');
+    }
     return {
       UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-      ConditionExpression: '#revision = :expected AND attribute_type(#state, :map)',
+      ConditionExpression: conditions.join(' AND '),
       ExpressionAttributeNames: names,
-      ExpressionAttributeValues: { ...values, ':map': { S: 'M' } },
+      ExpressionAttributeValues: values,
     };
   }
 

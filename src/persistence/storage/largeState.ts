@@ -41,10 +41,15 @@ export class LargeStateStorage {
     private readonly location: Required<ErrorLocation>,
   ) {}
 
+  /** Whether `fields` fit the row as a readable map. */
+  fitsInRow(fields: Readonly<Record<string, AttributeValue>>): boolean {
+    return this.format.rowOverhead + this.sizes.layoutMap(fields) <= ITEM_LIMIT;
+  }
+
   /** The layout for `fields`: a readable map if the item fits, else packed, else in parts named after `writeId`. */
   layout(fields: Readonly<Record<string, AttributeValue>>, writeId: string): LaidOut {
     const overhead = this.format.rowOverhead;
-    if (overhead + this.sizes.layoutMap(fields) <= ITEM_LIMIT) return { state: { kind: 'map', fields }, parts: [] };
+    if (this.fitsInRow(fields)) return { state: { kind: 'map', fields }, parts: [] };
     const packed = packState(fields);
     if (overhead + Buffer.byteLength(BOOKKEEPING.packed) + attributeSize({ B: packed }, true) <= ITEM_LIMIT) {
       return { state: { kind: 'packed', bytes: packed }, parts: [] };
