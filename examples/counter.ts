@@ -5,7 +5,7 @@ interface CounterResult { count: number; previousRun?: string; names: string[] }
 
 /** Counts its invocations and remembers who called, across cold starts. */
 class Counter extends PersistentHandler<CounterEvent, CounterResult> {
-  @Persistent() count = 0;
+  @Persistent({ merge: 'sum' }) count = 0; // every environment's += counts
   @Persistent() lastRun?: Date;
   @Persistent() names: string[] = [];
 

@@ -224,11 +224,16 @@ function check(invocations, item) {
     if (JSON.stringify(result?.names) !== JSON.stringify(names)) {
       problems.push(`invocation ${i + 1} returned names ${JSON.stringify(result?.names)}, expected ${JSON.stringify(names)}`);
     }
-    if (!cold && requests.some((r) => r.op !== 'PutItem')) {
-      problems.push(`warm invocation ${i + 1} (env ${environment}) made ${describeRequests(requests)}; expected PutItem only`);
+    const writes = requests.filter((r) => (r.op === 'PutItem' || r.op === 'UpdateItem') && !r.error);
+    if (!cold && requests.some((r) => r.op !== 'UpdateItem')) {
+      problems.push(`warm invocation ${i + 1} (env ${environment}) made ${describeRequests(requests)}; expected UpdateItem only`);
     }
-    if (requests.filter((r) => r.op === 'PutItem' && !r.error).length !== 1) {
-      problems.push(`invocation ${i + 1} (env ${environment}) made ${describeRequests(requests)}; expected one successful PutItem`);
+    if (writes.length !== 1) {
+      problems.push(`invocation ${i + 1} (env ${environment}) made ${describeRequests(requests)}; expected one successful write`);
+    }
+    // The row's first write puts it whole; every later one writes only the changed fields.
+    if (writes[0]?.op !== (i === 0 ? 'PutItem' : 'UpdateItem')) {
+      problems.push(`invocation ${i + 1} wrote with ${writes[0]?.op}, expected ${i === 0 ? 'PutItem' : 'UpdateItem'}`);
     }
   }
   const stored = item?.value?.M;

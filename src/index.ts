@@ -28,6 +28,7 @@ export { Expiring } from './persistence/Expiring';
 export type { Duration } from './persistence/Expiring';
 export type { BillingOptions, DynamoDBSender, PersistenceOptions, RefreshPolicy } from './persistence/options';
 export type { DeadlineEvent, DeadlineSignal } from './persistence/Deadline';
+export type { DynamoDBOperation, PersistenceStats } from './persistence/Stats';
 export { policyFor } from './persistence/iamPolicy';
 export type { PolicyTarget } from './persistence/iamPolicy';
 export { FORMAT_VERSION } from './persistence/storage/itemFormat';

@@ -207,6 +207,20 @@ describe('Session: invocations', () => {
     expect(store.row?.fields.a).toEqual(encodeValue('a', 1));
   });
 
+  it("one invocation's expired deadline does not fail another that shares its write: that one writes again with its own", async () => {
+    const store = new MemoryRowStore();
+    const { session } = await openSession(store, { a: 0, b: 0 }, { deadlineMarginMs: 0 });
+    const late = await session.begin(context(-1));
+    const onTime = await session.begin(context(30_000));
+    const lateUpdate = session.update({ a: 1 }, late);
+    const onTimeUpdate = session.update({ b: 2 }, onTime); // joins the write the late one asked for
+    await expect(lateUpdate).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(onTimeUpdate).resolves.toBeUndefined();
+    expect(store.row?.fields).toEqual({ a: N(1), b: N(2) });
+    session.end(late);
+    session.end(onTime);
+  });
+
   it('bounds a write started by an assignment by the earliest deadline among the live invocations', async () => {
     const store = new MemoryRowStore();
     const { session, state } = await openSession(store, { a: 0 });

@@ -50,7 +50,7 @@ export async function inspectRow(
   const options = resolveOptions({ ...settings, onCorruptRow: 'fail' }, {});
   // Every item the store reads (the row, re-reads of it, its parts), for the format and the sizes.
   const items: Record<string, AttributeValue>[] = [];
-  const store = new DynamoDBRowStore(client, options, settings.tableKey, new SizeCache(), undefined, (item) => items.push(item));
+  const store = new DynamoDBRowStore(client, options, settings.tableKey, new SizeCache(), undefined, undefined, (item) => items.push(item));
   const row = await store.get();
   if (row === null || row === 'table-missing') return row;
   // The last read of the row and the part reads after it: the store re-reads when parts were replaced.

@@ -19,7 +19,7 @@
  */
 // Only the library's public entry is imported: the build keeps it external, so this subpath and
 // the main entry share one copy of the library (one error hierarchy for instanceof).
-import { persistentState, type LambdaContext, type StateOptions } from '../index';
+import { persistentState, type LambdaContext, type PersistenceStats, type StateOptions } from '../index';
 
 /**
  * A Lambda context carrying the state the middleware put on it.
@@ -64,6 +64,8 @@ export interface PersistenceMiddleware {
   after: (request: PersistenceRequest) => Promise<void>;
   /** Saves what changed, keeping `request.error` and attaching a failed save as its `persistenceError`. */
   onError: (request: PersistenceRequest) => Promise<void>;
+  /** What this execution environment's persistence has done: requests, capacity, conflicts, retries. */
+  readonly stats: PersistenceStats;
 }
 
 /**
@@ -86,6 +88,7 @@ export interface PersistenceMiddleware {
 export function persistence<S extends object>(defaults: S, options?: StateOptions<S>): PersistenceMiddleware {
   const lifecycle = persistentState(defaults, options);
   return {
+    stats: lifecycle.stats,
     async before(request) {
       (request.context as { state?: S }).state = await lifecycle.begin(request.context);
     },

@@ -108,11 +108,12 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
         instance = created;
       },
     }));
-    return async function persistentHandler(event: TEvent, context: LambdaContext): Promise<TResult> {
+    const persistentHandler = async function persistentHandler(event: TEvent, context: LambdaContext): Promise<TResult> {
       const session = await start(context ?? {});
       const handler = instance!;
       handler[SESSION] = session;
       return session.run(context ?? {}, () => handler.handler(event, context ?? {})) as Promise<TResult>;
     };
+    return Object.assign(persistentHandler, { stats: start.stats });
   }
 }

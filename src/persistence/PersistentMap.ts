@@ -2,6 +2,7 @@ import { ConfigurationError } from '../errors';
 import { durationMs, Expiring, type Duration } from './Expiring';
 import { resolveOptions, type PersistenceOptions } from './options';
 import { clientFor, Session, startedOnce } from './Session';
+import { Stats, type PersistenceStats } from './Stats';
 
 // The maps opened in this execution environment, per client (the library's own: DEFAULT_CLIENT).
 const DEFAULT_CLIENT = {};
@@ -33,7 +34,11 @@ const opened = new WeakMap<object, Map<string, () => Promise<PersistentMap<unkno
  * ```
  */
 export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
-  private constructor(private readonly session: Session) {}
+  private constructor(
+    private readonly session: Session,
+    /** What this map's persistence has done in this execution environment: requests, capacity, conflicts, retries. */
+    readonly stats: PersistenceStats,
+  ) {}
 
   /**
    * The function's map. The first call in an execution environment reads the row (creating the
@@ -63,7 +68,9 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
     let open = maps.get(name);
     if (open === undefined) {
       const view = { fieldDescription: 'a key', open: true, attach: () => undefined };
-      maps.set(name, (open = startedOnce(() => Session.start(resolved, clientFor(resolved), {}, view).then((session) => new PersistentMap<unknown>(session)))));
+      const stats = new Stats();
+      const start = () => Session.start(resolved, clientFor(resolved), {}, view, stats).then((session) => new PersistentMap<unknown>(session, stats));
+      maps.set(name, (open = startedOnce(start)));
       // The first open read the row just now.
       return (await open()) as PersistentMap<V>;
     }

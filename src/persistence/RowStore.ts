@@ -8,6 +8,7 @@ import { DynamoDBItems, TABLE_MISSING, TOO_LARGE, type ConditionFailed, type Tab
 import { ItemFormat, type StateLayout } from './storage/itemFormat';
 import { LargeStateStorage } from './storage/largeState';
 import type { SizeCache } from './storage/sizes';
+import { Stats } from './Stats';
 import { createTable, missingTableError } from './storage/tableLifecycle';
 
 export { createDefaultClient } from './storage/DynamoDBItems';
@@ -103,6 +104,8 @@ export class DynamoDBRowStore implements RowStore {
     tableKey: string,
     sizes: SizeCache,
     invokedFunctionArn?: string,
+    /** Counts the requests sent. */
+    stats: Stats = new Stats(),
     /** Sees every item read (the row and any part items), e.g. to size them. */
     onItemRead?: (item: Record<string, AttributeValue>) => void,
   ) {
@@ -110,7 +113,7 @@ export class DynamoDBRowStore implements RowStore {
     this.tableKey = tableKey;
     this.location = { tableName: options.tableName, tableKey };
     this.format = new ItemFormat(options, this.location);
-    this.items = new DynamoDBItems(client, this.location, { createTable: options.createTable, invokedFunctionArn }, onItemRead);
+    this.items = new DynamoDBItems(client, this.location, { createTable: options.createTable, invokedFunctionArn }, stats, onItemRead);
     this.large = new LargeStateStorage(this.items, this.format, sizes, this.location);
   }
 

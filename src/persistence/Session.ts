@@ -1,6 +1,7 @@
 import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError, rowName } from '../errors';
 import { nonEmpty, resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
 import { Invocation } from './Invocation';
+import { Stats, type PersistenceStats } from './Stats';
 import { createDefaultClient, DynamoDBRowStore, type RowStore } from './RowStore';
 import { SizeCache } from './storage/sizes';
 import { TrackedState } from './TrackedState';
@@ -35,7 +36,10 @@ export interface LambdaContext {
  * export const handler: BoundHandler<MyEvent, MyResult> = Handler.bind();
  * ```
  */
-export type BoundHandler<TEvent, TResult> = (event: TEvent, context: LambdaContext) => Promise<TResult>;
+export type BoundHandler<TEvent, TResult> = ((event: TEvent, context: LambdaContext) => Promise<TResult>) & {
+  /** What this execution environment's persistence has done: requests, capacity, conflicts, retries. */
+  readonly stats: PersistenceStats;
+};
 
 /** How a view (a handler instance, a state object, a map) takes over the tracked state. */
 export interface View {
@@ -63,15 +67,17 @@ export class Session {
     private readonly store: RowStore,
     private readonly options: ResolvedOptions,
     private readonly view: View,
+    stats: Stats,
   ) {
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
       signal: () => this.earliestInvocation()?.signal(),
+      stats,
     });
   }
 
   /** Creates the session for `view` and reads its row (one GetItem, or a table creation). */
-  static async start(options: ResolvedOptions, client: DynamoDBSender, context: LambdaContext, view: View): Promise<Session> {
+  static async start(options: ResolvedOptions, client: DynamoDBSender, context: LambdaContext, view: View, stats = new Stats()): Promise<Session> {
     const tableKey = options.tableKey ?? nonEmpty(context.functionName);
     if (tableKey === undefined) {
       throw new ConfigurationError(
@@ -81,12 +87,19 @@ export class Session {
       );
     }
     const sizes = new SizeCache();
-    const store = new DynamoDBRowStore(client, options, tableKey, sizes, context.invokedFunctionArn);
-    return Session.open(store, sizes, options, context, view);
+    const store = new DynamoDBRowStore(client, options, tableKey, sizes, context.invokedFunctionArn, stats);
+    return Session.open(store, sizes, options, context, view, stats);
   }
 
   /** Creates the session for `view` over `store` and reads its row: the engine's seam, any store will do. */
-  static async open(store: RowStore, sizes: SizeCache, options: ResolvedOptions, context: LambdaContext, view: View): Promise<Session> {
+  static async open(
+    store: RowStore,
+    sizes: SizeCache,
+    options: ResolvedOptions,
+    context: LambdaContext,
+    view: View,
+    stats = new Stats(),
+  ): Promise<Session> {
     const state = new TrackedState({
       location: { tableName: store.tableName, tableKey: store.tableKey },
       rowOverhead: () => store.rowOverhead,
@@ -96,7 +109,7 @@ export class Session {
       open: view.open === true,
     });
     view.attach(state);
-    const session = new Session(state, store, options, view);
+    const session = new Session(state, store, options, view, stats);
     const invocation = new Invocation(context, options.deadlineMarginMs);
     try {
       await session.read(true, invocation);
@@ -265,10 +278,15 @@ export class Session {
 export function sessionStarter(
   options: PersistenceOptions | undefined,
   view: () => View,
-): (context: LambdaContext) => Promise<Session> {
+): ((context: LambdaContext) => Promise<Session>) & { readonly stats: PersistenceStats } {
   const resolved = resolveOptions(options);
   const client = clientFor(resolved);
-  return startedOnce((context: LambdaContext) => Session.start(resolved, client, context, view()));
+  // One environment's counters, from module load on (before the session exists).
+  const stats = new Stats();
+  return Object.assign(
+    startedOnce((context: LambdaContext) => Session.start(resolved, client, context, view(), stats)),
+    { stats: stats as PersistenceStats },
+  );
 }
 
 /** The client the options name, else one the library creates (standard AWS environment). */

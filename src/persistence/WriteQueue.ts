@@ -8,6 +8,7 @@ import {
 } from '../errors';
 import type { DeadlineSignal } from './Deadline';
 import type { Invocation } from './Invocation';
+import type { Stats } from './Stats';
 import { newWriteId, type RowStore, type StoredRow, type WriteOutcome } from './RowStore';
 import type { TrackedState } from './TrackedState';
 
@@ -17,6 +18,8 @@ export interface WriteQueueSettings {
   readonly conflictRetries: number;
   /** The abort signal for a write no invocation asked for (one started by an assignment), or undefined for none. */
   readonly signal: () => DeadlineSignal | undefined;
+  /** Where conflicts and retries are counted. */
+  readonly stats?: Stats;
 }
 
 // Backoff after a conflict: a random wait in [0, BASE * 2^attempt), capped ("full jitter").
@@ -50,6 +53,17 @@ export class WriteQueue {
    * asked for it (none named: the settings' signal, for writes started by assignments).
    */
   request(invocation?: Invocation): Promise<void> {
+    const write = this.join(invocation);
+    if (invocation === undefined) return write;
+    // The write was cut off by another invocation's deadline (Lambda Managed Instances runs several
+    // at once): this one still has time, so its changes go out with a write of its own.
+    return write.catch((error: unknown) => {
+      if (error instanceof DeadlineExceededError && invocation.signal()?.aborted !== true) return this.request(invocation);
+      throw error;
+    });
+  }
+
+  private join(invocation: Invocation | undefined): Promise<void> {
     if (this.queued !== undefined) {
       if (invocation !== undefined) this.queuedFor.push(invocation);
       return this.queued;
@@ -114,6 +128,7 @@ export class WriteQueue {
         this.state.forgetRevision();
         continue;
       }
+      if (this.settings.stats) this.settings.stats.conflicts += 1;
       if (attempt >= this.settings.conflictRetries || signal?.aborted) {
         throw new WriteConflictError(
           `Row ${rowName(this.location())} kept changing under this write ` +
@@ -136,6 +151,7 @@ export class WriteQueue {
         throw this.failure(error, fields);
       }
       this.state.adopt(current === 'table-missing' ? null : current);
+      if (this.settings.stats) this.settings.stats.retries += 1;
     }
   }
 

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors';
 import { mergeProblem, type MergeStrategy } from './merge';
+import type { PersistenceStats } from './Stats';
 import { describeGiven, type PersistenceOptions } from './options';
 import type { Invocation } from './Invocation';
 import { sessionStarter, type LambdaContext, type Session, type View } from './Session';
@@ -45,6 +46,8 @@ export interface PersistentStateLifecycle<S extends object> {
   fail(error: unknown, context?: LambdaContext): Promise<unknown>;
   /** Writes several fields in one write request; resolves when durable. Only between `begin` and `end`. */
   update(changes: Partial<S>, context?: LambdaContext): Promise<void>;
+  /** What this execution environment's persistence has done: requests, capacity, conflicts, retries. */
+  readonly stats: PersistenceStats;
 }
 
 /** How each key of a state combines concurrent changes (see {@link MergeStrategy}); unnamed keys: last writer wins. */
@@ -106,6 +109,7 @@ export function persistentState<S extends object>(defaults: S, options?: StateOp
     }
   };
   return {
+    stats: start.stats,
     async begin(context) {
       const key = context ?? {};
       // One invocation at a time (standard Lambda): one still open never got its end (a framework
@@ -170,12 +174,15 @@ export function withPersistence<S extends object, TEvent = unknown, TResult = un
   defaults: S,
   handler: (event: TEvent, context: TContext, state: S) => Promise<TResult>,
   options?: StateOptions<S>,
-): (event: TEvent, context: TContext) => Promise<TResult> {
+): ((event: TEvent, context: TContext) => Promise<TResult>) & {
+  /** What this execution environment's persistence has done: requests, capacity, conflicts, retries. */
+  readonly stats: PersistenceStats;
+} {
   if (typeof handler !== 'function') {
     throw new ConfigurationError('handler', 'withPersistence(defaults, handler) takes the handler function second.');
   }
   const lifecycle = persistentState(defaults, options);
-  return async function persistentHandler(event: TEvent, context: TContext): Promise<TResult> {
+  const persistentHandler = async function persistentHandler(event: TEvent, context: TContext): Promise<TResult> {
     const state = await lifecycle.begin(context);
     let result: TResult;
     try {
@@ -186,6 +193,7 @@ export function withPersistence<S extends object, TEvent = unknown, TResult = un
     await lifecycle.end(context);
     return result;
   };
+  return Object.assign(persistentHandler, { stats: lifecycle.stats });
 }
 
 function checkDefaults(defaults: unknown): void {

@@ -16,6 +16,7 @@ import { AccessDeniedError, DeadlineExceededError, type ErrorLocation } from '..
 import type { DeadlineSignal } from '../Deadline';
 import { arnParts, policyFor } from '../iamPolicy';
 import type { DynamoDBSender } from '../options';
+import type { DynamoDBOperation, Stats } from '../Stats';
 
 /** A write's condition failed; `item` is the item as it is now when DynamoDB returned it. */
 export interface ConditionFailed {
@@ -52,15 +53,30 @@ export class DynamoDBItems {
     private readonly location: Required<ErrorLocation>,
     /** What the AccessDeniedError's policy covers. */
     private readonly access: { readonly createTable: boolean; readonly invokedFunctionArn?: string | undefined },
+    /** Counts requests and the capacity DynamoDB reports for them. */
+    private readonly stats: Stats,
     /** Sees every item a GetItem returns (the CLI's `inspect` sizes them). */
     private readonly onItemRead?: (item: Record<string, AttributeValue>) => void,
   ) {}
 
+  /** Sends `command`, counting it and the capacity its answer (or failure) reports. */
+  private async send<T>(operation: DynamoDBOperation, command: Parameters<DynamoDBSender['send']>[0], signal?: DeadlineSignal): Promise<T> {
+    try {
+      const output = (await this.client.send(command, { abortSignal: signal })) as T & { ConsumedCapacity?: { CapacityUnits?: number } };
+      this.stats.sent(operation, output.ConsumedCapacity);
+      return output;
+    } catch (error) {
+      // A refused conditional write is charged too; its failure may report the capacity.
+      this.stats.sent(operation, (error as { ConsumedCapacity?: { CapacityUnits?: number } } | null)?.ConsumedCapacity);
+      throw error;
+    }
+  }
+
   /** A strongly consistent GetItem. */
   async get(key: Record<string, AttributeValue>, signal?: DeadlineSignal): Promise<Record<string, AttributeValue> | undefined | TableMissing> {
     try {
-      const command = new GetItemCommand({ TableName: this.location.tableName, Key: key, ConsistentRead: true });
-      const output = (await this.client.send(command, { abortSignal: signal })) as { Item?: Record<string, AttributeValue> };
+      const command = new GetItemCommand({ TableName: this.location.tableName, Key: key, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' });
+      const output = await this.send<{ Item?: Record<string, AttributeValue> }>('GetItem', command, signal);
       if (output.Item !== undefined) this.onItemRead?.(output.Item);
       return output.Item;
     } catch (error) {
@@ -72,7 +88,7 @@ export class DynamoDBItems {
   /** A PutItem; with a condition, its failure is an outcome. */
   async put(input: Omit<PutItemCommandInput, 'TableName'>, signal?: DeadlineSignal): Promise<undefined | ConditionFailed | TableMissing> {
     try {
-      await this.client.send(new PutItemCommand({ TableName: this.location.tableName, ...input }), { abortSignal: signal });
+      await this.send('PutItem', new PutItemCommand({ TableName: this.location.tableName, ReturnConsumedCapacity: 'TOTAL', ...input }), signal);
       return undefined;
     } catch (error) {
       return this.outcome(error, 'dynamodb:PutItem', 'writing the row');
@@ -85,8 +101,8 @@ export class DynamoDBItems {
     signal?: DeadlineSignal,
   ): Promise<{ readonly updated: Record<string, AttributeValue> } | ConditionFailed | TableMissing | TooLarge> {
     try {
-      const command = new UpdateItemCommand({ TableName: this.location.tableName, ReturnValues: 'ALL_NEW', ...input });
-      const output = (await this.client.send(command, { abortSignal: signal })) as { Attributes?: Record<string, AttributeValue> };
+      const command = new UpdateItemCommand({ TableName: this.location.tableName, ReturnValues: 'ALL_NEW', ReturnConsumedCapacity: 'TOTAL', ...input });
+      const output = await this.send<{ Attributes?: Record<string, AttributeValue> }>('UpdateItem', command, signal);
       return { updated: output.Attributes ?? {} };
     } catch (error) {
       // DynamoDB: "Item size to update has exceeded the maximum allowed size".
@@ -97,13 +113,14 @@ export class DynamoDBItems {
 
   /** Best effort, no deadline: an item left behind is unreachable garbage, not state. */
   async delete(key: Record<string, AttributeValue>): Promise<void> {
-    await this.client.send(new DeleteItemCommand({ TableName: this.location.tableName, Key: key })).catch(() => undefined);
+    const command = new DeleteItemCommand({ TableName: this.location.tableName, Key: key, ReturnConsumedCapacity: 'TOTAL' });
+    await this.send('DeleteItem', command).catch(() => undefined);
   }
 
   /** CreateTable; `false` when another environment is creating it at this moment. */
   async createTable(input: Omit<CreateTableCommandInput, 'TableName'>, signal?: DeadlineSignal): Promise<boolean> {
     try {
-      await this.client.send(new CreateTableCommand({ TableName: this.location.tableName, ...input }), { abortSignal: signal });
+      await this.send('CreateTable', new CreateTableCommand({ TableName: this.location.tableName, ...input }), signal);
       return true;
     } catch (error) {
       if (isNamed(error, 'ResourceInUseException')) return false;
@@ -115,7 +132,7 @@ export class DynamoDBItems {
   async tableStatus(signal?: DeadlineSignal): Promise<string | undefined> {
     try {
       const command = new DescribeTableCommand({ TableName: this.location.tableName });
-      const output = (await this.client.send(command, { abortSignal: signal })) as { Table?: { TableStatus?: string } };
+      const output = await this.send<{ Table?: { TableStatus?: string } }>('DescribeTable', command, signal);
       return output.Table?.TableStatus;
     } catch (error) {
       if (isNamed(error, 'ResourceNotFoundException')) return undefined;
