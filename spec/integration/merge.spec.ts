@@ -5,7 +5,7 @@
  * conflict. No invocation fails because another environment wrote.
  */
 import { Persistent, PersistentHandler, PersistentMap, withPersistence } from '../../src';
-import { lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
+import { atOnce, lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
 
 const dynamo = useDynalite();
 const TABLE = 'MergeTable';
@@ -66,14 +66,17 @@ function environments(Handler: Handler, tableKey: string) {
   });
 }
 
-/** ROUNDS rounds of every environment invoked at the same moment; the first is every cold start. */
+/**
+ * ROUNDS rounds of every environment invoked at the same moment (one after the other on moto, see
+ * atOnce); the first is every cold start.
+ */
 async function race(Handler: Handler, tableKey: string) {
   const envs = environments(Handler, tableKey);
   const totals: number[][] = envs.map(() => []);
   const failures: unknown[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    await Promise.all(
-      envs.map((env, i) =>
+    await atOnce(
+      envs.map((env, i) => () =>
         env.handler({ env: i, round }, lambdaContext()).then(
           (total) => totals[i]!.push(total),
           (error: unknown) => failures.push(error),
@@ -151,7 +154,7 @@ describe('the other styles, many environments at once', () => {
     const maps = await Promise.all(
       Array.from({ length: ENVIRONMENTS }, () => PersistentMap.open<number>({ client: recordingClient(dynamo.endpoint), tableName: TABLE, tableKey })),
     );
-    const totals = await Promise.all(maps.flatMap((map) => Array.from({ length: ROUNDS }, () => map.increment('visits'))));
+    const totals = await atOnce(maps.flatMap((map) => Array.from({ length: ROUNDS }, () => () => map.increment('visits'))));
     expect(totals.length).toBe(INCREMENTS);
     expect(Math.max(...totals)).toBeLessThanOrEqual(INCREMENTS);
     const row = (await readItem(recordingClient(dynamo.endpoint), TABLE, tableKey))?.value?.M;
@@ -173,7 +176,7 @@ describe('the other styles, many environments at once', () => {
       ),
     );
     for (let round = 0; round < ROUNDS; round++) {
-      await Promise.all(handlers.map((handler, env) => handler({ env, round }, lambdaContext())));
+      await atOnce(handlers.map((handler, env) => () => handler({ env, round }, lambdaContext())));
     }
     const row = (await readItem(recordingClient(dynamo.endpoint), TABLE, tableKey))?.value?.M;
     expect(row?.count).toEqual({ N: String(INCREMENTS) });

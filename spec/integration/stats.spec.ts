@@ -5,7 +5,7 @@
  */
 import { Persistent, PersistentHandler, PersistentMap, persistentState, withPersistence } from '../../src';
 import { persistence } from '../../src/middy';
-import { lambdaContext, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
+import { atOnce, lambdaContext, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
 
 const dynamo = useDynalite();
 const TABLE = 'StatsTable';
@@ -40,7 +40,7 @@ describe('stats', () => {
     const tableKey = uniqueKey('race');
     const one = Counter.bind({ client: recordingClient(dynamo.endpoint), tableName: TABLE, tableKey });
     const two = Counter.bind({ client: recordingClient(dynamo.endpoint), tableName: TABLE, tableKey });
-    await Promise.all([one(undefined, lambdaContext()), two(undefined, lambdaContext())]);
+    await atOnce([() => one(undefined, lambdaContext()), () => two(undefined, lambdaContext())]);
     // Each environment that found no row writes it with a PutItem; all but one of those conflict
     // and are retried (as an UpdateItem).
     const puts = one.stats.requests.PutItem + two.stats.requests.PutItem;

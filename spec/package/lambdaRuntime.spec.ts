@@ -1,0 +1,136 @@
+/**
+ * The packed package's handlers under the real Lambda runtime for Node.js (aws-lambda-ric on Node
+ * 22, spec/support/lambdaRuntime.ts), against dynalite:
+ *
+ * - Lambda Managed Instances mode (`AWS_LAMBDA_MAX_CONCURRENCY`, 4 worker threads, each running
+ *   many invocations at once on one handler object): 160 invocations at once, increments over ten
+ *   `sum` counters, and a `PersistentMap` key each. None fails, none is lost.
+ * - The standard mode, frozen with SIGSTOP the moment each response is posted (as Lambda freezes the
+ *   process), then killed after the last: every change was durable before its response.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { consumerDir } from '../support/consumer';
+import { isolatesConcurrentWrites, readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
+import { installLambdaRuntime, startRuntime, startRuntimeApi, type Answer, type LambdaRuntime, type RuntimeApi } from '../support/lambdaRuntime';
+
+const dynamo = useDynalite();
+const TABLE = 'RuntimeSpec';
+const COUNTERS = 10;
+
+/** Plain JavaScript, as a user without a compiler writes it: `Persistent()` called as a legacy decorator. */
+const HANDLERS = `'use strict';
+const { Persistent, PersistentHandler, PersistentMap } = require('aws-lambda-persistence');
+
+class Counters extends PersistentHandler {
+${Array.from({ length: COUNTERS }, (_, i) => `  c${i} = 0;`).join('\n')}
+  async handler(event) {
+    this['c' + event.counter] += 1;
+    return { counter: event.counter, value: this['c' + event.counter] };
+  }
+}
+for (let i = 0; i < ${COUNTERS}; i++) Persistent({ merge: 'sum' })(Counters.prototype, 'c' + i);
+exports.counters = Counters.bind();
+
+exports.map = async (event) => {
+  const map = await PersistentMap.open();
+  await map.set(event.key, event.value);
+  return { stored: event.key };
+};
+`;
+
+let runtime: LambdaRuntime;
+let taskRoot: string;
+
+beforeAll(async () => {
+  runtime = await installLambdaRuntime();
+  taskRoot = path.join(consumerDir(), 'lambda-task');
+  mkdirSync(taskRoot, { recursive: true });
+  writeFileSync(path.join(taskRoot, 'handlers.js'), HANDLERS);
+}, 600_000);
+
+function environment(functionName: string, handler: string, extra: NodeJS.ProcessEnv) {
+  return {
+    handler: `handlers.${handler}`,
+    taskRoot,
+    functionName,
+    env: {
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      PERSISTENCE_TABLE_NAME: TABLE,
+      ...extra,
+    },
+  };
+}
+
+async function withRuntime<T>(functionName: string, handler: string, extra: NodeJS.ProcessEnv, body: (api: RuntimeApi, child: ChildProcess) => Promise<T>) {
+  const api = await startRuntimeApi();
+  const child = startRuntime(runtime, api, environment(functionName, handler, extra));
+  try {
+    return await body(api, child);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nruntime output:\n${child.output()}`, { cause: error });
+  } finally {
+    child.kill('SIGKILL');
+    await api.close();
+  }
+}
+
+const MANAGED_INSTANCES = { AWS_LAMBDA_MAX_CONCURRENCY: '64', AWS_LAMBDA_NODEJS_WORKER_COUNT: '4' };
+// Invocations handed to the runtime at once: all of them where the server isolates concurrent
+// writes (dynalite, DynamoDB); on moto, which does not, one at a time.
+const AT_ONCE = isolatesConcurrentWrites ? 160 : 1;
+
+async function storedRow(functionName: string) {
+  return (await readItem(recordingClient(dynamo.endpoint), TABLE, functionName))?.value?.M;
+}
+
+describe('under the Lambda runtime (aws-lambda-ric, Node 22)', () => {
+  it('Managed Instances: 160 invocations at once over ten sum counters, none failed, every increment counted', async () => {
+    const functionName = uniqueKey('ric-counters');
+    const events = Array.from({ length: 160 }, (_, i) => ({ counter: i % COUNTERS }));
+    const answers = await withRuntime(functionName, 'counters', MANAGED_INSTANCES, (api) => api.invokeAll(events, { concurrency: AT_ONCE, timeoutMs: 60_000 }));
+    expect(answers.filter((answer) => !answer.ok)).toEqual([]);
+    const row = await storedRow(functionName);
+    for (let i = 0; i < COUNTERS; i++) expect(row?.[`c${i}`]).toEqual({ N: '16' });
+  }, 120_000);
+
+  it('Managed Instances: 160 PersistentMap sets of distinct keys at once, none failed, every key stored', async () => {
+    const functionName = uniqueKey('ric-map');
+    const events = Array.from({ length: 160 }, (_, i) => ({ key: `k${i}`, value: i }));
+    const answers = await withRuntime(functionName, 'map', MANAGED_INSTANCES, (api) => api.invokeAll(events, { concurrency: AT_ONCE, timeoutMs: 60_000 }));
+    expect(answers.filter((answer) => !answer.ok)).toEqual([]);
+    const row = await storedRow(functionName);
+    expect(Object.keys(row ?? {}).length).toBe(160);
+    expect(row?.k159).toEqual({ N: '159' });
+  }, 120_000);
+
+  it('standard mode: frozen the moment each response is posted, killed after the last, nothing lost', async () => {
+    const functionName = uniqueKey('ric-freeze');
+    const events = Array.from({ length: 20 }, () => ({ counter: 3 }));
+    let frozen = 0;
+    const answers = await withRuntime(functionName, 'counters', {}, async (api, child) => {
+      // Lambda freezes the environment as soon as the response is posted: whatever the handler left
+      // in flight does not run until the next invocation thaws it. Thawed only to be handed the next event.
+      const freeze = (answer: Answer) => {
+        if (answer.ok && child.kill('SIGSTOP')) frozen += 1;
+      };
+      const all: Answer[] = [];
+      for (const event of events) {
+        const [answer] = await api.invokeAll([event], { concurrency: 1, onAnswer: freeze });
+        all.push(answer!);
+        // What the row holds while the environment is frozen: the invocation's change is already there.
+        expect((await storedRow(functionName))?.c3).toEqual({ N: String(all.length) });
+        child.kill('SIGCONT');
+      }
+      child.kill('SIGSTOP');
+      return all;
+    });
+    expect(frozen).toBe(20);
+    expect(answers.map((answer) => (answer.body as { value?: number }).value)).toEqual(events.map((_, i) => i + 1));
+    expect((await storedRow(functionName))?.c3).toEqual({ N: '20' });
+  }, 120_000);
+});
