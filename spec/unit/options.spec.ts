@@ -78,7 +78,7 @@ describe('resolveOptions', () => {
     [{ billing: { mode: 'PROVISIONED', readCapacityUnits: 0 } }, 'billing', /readCapacityUnits.*at least 1/],
     [{ maxAttempts: 0 }, 'maxAttempts', /at least 1/],
     [{ conflictRetries: 1.5 }, 'conflictRetries', /whole number/],
-    [{ refresh: 'sometimes' }, 'refresh', /cold-start.*every-invocation.*maxAgeMs/],
+    [{ refresh: 'sometimes' }, 'refresh', /cold-start.*every-invocation.*maxAgeMs.*whole number of milliseconds, e\.g\. 60000/],
     [{ maxStateBytes: 10 }, 'maxStateBytes', /at least 1024/],
     [{ onCorruptRow: 'ignore' }, 'onCorruptRow', /'fail' or 'start-fresh'/],
     [{ tablename: 'x' }, 'tablename', /Unknown option "tablename"/],

@@ -283,10 +283,15 @@ function encodeObject(object: object, path: string, depth: number, ancestors: ob
     return tagged('Expiring', { M: parts });
   }
   const name = (prototype?.constructor as { name?: string } | undefined)?.name || 'an unnamed class';
+  // Everything the fix takes, at once: a class of the user's own also needs the class codec.
+  const codec =
+    EXTENSIBLE_BUILT_INS.some((builtIn) => object instanceof builtIn) || registeredClassCodec() !== undefined
+      ? ''
+      : ` and ${CLASS_CODEC_FIX}`;
   throw new EncodeProblem(
     path,
     `an instance of ${name} cannot be restored without its class: declare the field with ` +
-      `@Persistent({ type: () => ${name} }), or store a plain object`,
+      `@Persistent({ type: () => ${name} })${codec}, or store a plain object`,
   );
 }
 

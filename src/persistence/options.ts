@@ -372,7 +372,8 @@ function resolveRefresh(env: NodeJS.ProcessEnv, refresh: RefreshPolicy | undefin
   throw new ConfigurationError(
     'refresh',
     `Option "refresh" (${ENVIRONMENT.refresh}) must be 'cold-start', 'every-invocation' or ` +
-      `{ maxAgeMs: <whole number> }, got ${describeGiven(fromEnv ?? policy)}.`,
+      `{ maxAgeMs: <whole number> } (in ${ENVIRONMENT.refresh}, a whole number of milliseconds, e.g. 60000), ` +
+      `got ${describeGiven(fromEnv ?? policy)}.`,
   );
 }
 

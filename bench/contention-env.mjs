@@ -1,0 +1,78 @@
+// One execution environment of `npm run bench:contention` (bench/contention.mjs): a process that
+// loads dist/ (what users get), waits for 'go', runs its invocations and reports their times.
+//   node contention-env.mjs <lib|raw> <env index> <endpoint> <table> <row key> <invocations> <at once>
+// lib: a handler whose invocation adds 1 to its own field e<index> and to a `sum` counter `total`.
+// raw: the same change as one UpdateItem per invocation (the floor), on another row.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const [mode, indexText, endpoint, table, rowKey, countText, atOnceText] = process.argv.slice(2);
+const index = Number(indexText);
+const count = Number(countText);
+const atOnce = Number(atOnceText);
+const { DynamoDBClient, UpdateItemCommand } = require('@aws-sdk/client-dynamodb');
+const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+const field = `e${index}`;
+
+let invoke;
+let stats;
+if (mode === 'lib') {
+  const { Persistent, PersistentHandler } = require(join(root, 'dist/index.js'));
+  class Contended extends PersistentHandler {
+    constructor() {
+      super();
+      this[field] = 0;
+      this.total = 0;
+    }
+    async handler() {
+      this[field] += 1;
+      this.total += 1;
+      return null;
+    }
+  }
+  Persistent()(Contended.prototype, field);
+  Persistent({ merge: 'sum' })(Contended.prototype, 'total');
+  const handler = Contended.bind({ client, tableName: table, tableKey: rowKey });
+  stats = handler.stats;
+  const context = () => {
+    const deadline = Date.now() + 30_000;
+    return { functionName: rowKey, getRemainingTimeInMillis: () => deadline - Date.now() };
+  };
+  invoke = () => handler(undefined, context());
+} else {
+  const input = {
+    TableName: table,
+    Key: { key: { S: rowKey } },
+    UpdateExpression: 'SET #v.#f = if_not_exists(#v.#f, :zero) + :one, #v.#t = if_not_exists(#v.#t, :zero) + :one',
+    ExpressionAttributeNames: { '#v': 'value', '#f': field, '#t': 'total' },
+    ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' } },
+  };
+  invoke = () => client.send(new UpdateItemCommand(input));
+}
+
+process.on('message', async (message) => {
+  if (message?.type !== 'go') return;
+  const times = [];
+  const failures = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      const started = performance.now();
+      try {
+        await invoke();
+        times.push(performance.now() - started);
+      } catch (error) {
+        failures.push(`${error?.name}: ${error?.message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, count) }, worker));
+  process.send({ type: 'result', times, failures, stats: stats && JSON.parse(JSON.stringify(stats)) });
+  client.destroy();
+  process.disconnect();
+});
+process.send({ type: 'ready' });
