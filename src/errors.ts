@@ -273,3 +273,28 @@ export function warnStartingFresh(error: CorruptRowError): void {
 export function rowName(location: Required<ErrorLocation>): string {
   return `"${location.tableKey}" of table "${location.tableName}"`;
 }
+
+/**
+ * Gives each class its documented name as `name`, whatever a bundler renamed its binding to
+ * (esbuild makes `ConfigurationError2` when two modules of a bundle declare the name, and names a
+ * class expression `_Expiring` when the class refers to itself): Node prints errors and objects
+ * with the constructor's name. Keys of an object literal survive minifiers too.
+ */
+export function keepNames(classes: Readonly<Record<string, Function>>): void {
+  for (const [name, type] of Object.entries(classes)) Object.defineProperty(type, 'name', { value: name, configurable: true });
+}
+
+keepNames({
+  PersistenceError,
+  ConfigurationError,
+  DecoratorUsageError,
+  SerializationError,
+  StateTooLargeError,
+  PersistenceWriteError,
+  PersistenceReadError,
+  TableNotFoundError,
+  WriteConflictError,
+  AccessDeniedError,
+  CorruptRowError,
+  DeadlineExceededError,
+});

@@ -396,3 +396,36 @@ describe('packed package: Powertools and the command line', () => {
     expect(wrong.stderr).toMatch(/--function/);
   });
 });
+
+/** What a user sees printed: errors and values of the package, in an unminified esbuild bundle. */
+const NAMES_CJS = `'use strict';
+const util = require('node:util');
+const { ConfigurationError, Expiring, PersistentMap, PersistentHandler, WriteConflictError } = require('${PACKAGE}');
+const error = new ConfigurationError('tableName', 'bad table');
+console.log(JSON.stringify({
+  inspected: util.inspect(error).split('\\n')[0],
+  stack: String(error.stack).split('\\n')[0],
+  expiring: util.inspect(new Expiring()),
+  names: [ConfigurationError, WriteConflictError, Expiring, PersistentMap, PersistentHandler].map((type) => type.name),
+}));
+`;
+
+describe('packed package: the names users see', () => {
+  it.each([
+    ['an unminified', false],
+    ['a minified', true],
+  ])('errors and values print with their documented names in %s esbuild bundle', async (_label, minify) => {
+    const esbuild = await import('esbuild');
+    const entry = path.join(consumerDir(), 'names.cjs');
+    writeFileSync(entry, NAMES_CJS);
+    const outName = `names-${minify ? 'min' : 'plain'}.bundle.cjs`;
+    await esbuild.build({ absWorkingDir: consumerDir(), entryPoints: [entry], outfile: path.join(consumerDir(), outName), ...NODEJS_FUNCTION_BUNDLE, minify });
+    const printed = resultOf(await runInConsumer(outName));
+    expect(printed).toEqual({
+      inspected: 'ConfigurationError: bad table',
+      stack: 'ConfigurationError: bad table',
+      expiring: expect.stringMatching(/^Expiring \{/),
+      names: ['ConfigurationError', 'WriteConflictError', 'Expiring', 'PersistentMap', 'PersistentHandler'],
+    });
+  });
+});

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, keepNames } from '../errors';
 
 /**
  * A time to live: milliseconds, or a number with a unit — `'500ms'`, `'30s'`, `'15m'`, `'4h'`,
@@ -132,3 +132,5 @@ export class Expiring<T> {
     return expiring;
   }
 }
+
+keepNames({ Expiring });

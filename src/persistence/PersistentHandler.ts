@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, keepNames } from '../errors';
 import { fieldSpecsOf } from '../decorators/fieldSpecs';
 import type { PersistenceOptions } from './options';
 import { sessionStarter, type BoundHandler, type LambdaContext, type Session } from './Session';
@@ -117,3 +117,5 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
     return Object.assign(persistentHandler, { stats: start.stats });
   }
 }
+
+keepNames({ PersistentHandler });

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors';
+import { ConfigurationError, keepNames } from '../errors';
 import { durationMs, Expiring, type Duration } from './Expiring';
 import { resolveOptions, type PersistenceOptions } from './options';
 import { clientFor, Session, startedOnce } from './Session';
@@ -250,3 +250,5 @@ function checkKey(key: string): string {
 function isIterable<T>(value: unknown): value is Iterable<T> {
   return typeof (value as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] === 'function';
 }
+
+keepNames({ PersistentMap });
