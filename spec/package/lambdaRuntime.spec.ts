@@ -33,6 +33,10 @@ ${Array.from({ length: COUNTERS }, (_, i) => `  c${i} = 0;`).join('\n')}
 for (let i = 0; i < ${COUNTERS}; i++) Persistent({ merge: 'sum' })(Counters.prototype, 'c' + i);
 exports.counters = Counters.bind();
 
+// The mistake a newcomer makes: Function.prototype.bind instead of the library's bind().
+const unbound = new Counters();
+exports.unbound = unbound.handler.bind(unbound);
+
 exports.map = async (event) => {
   const map = await PersistentMap.open();
   await map.set(event.key, event.value);
@@ -106,6 +110,20 @@ describe('under the Lambda runtime (aws-lambda-ric, Node 22)', () => {
     const row = await storedRow(functionName);
     expect(Object.keys(row ?? {}).length).toBe(160);
     expect(row?.k159).toEqual({ N: '159' });
+  }, 120_000);
+
+  it("says once, naming the fix, when the handler runs without the library's bind() (new + Function.prototype.bind)", async () => {
+    const functionName = uniqueKey('ric-unbound');
+    const output = await withRuntime(functionName, 'unbound', {}, async (api, child) => {
+      const answers = await api.invokeAll([{ counter: 1 }, { counter: 1 }], { concurrency: 1 });
+      expect(answers.map((answer) => answer.ok)).toEqual([true, true]);
+      return (child as ChildProcess & { output: () => string }).output();
+    });
+    expect(output.match(/AWS_LAMBDA_PERSISTENCE_UNBOUND/g)).toHaveLength(1);
+    expect(output).toContain('Counters was constructed with new in a Lambda environment');
+    expect(output).toContain('export const handler = Counters.bind();');
+    // Nothing was stored: that is what the warning is about.
+    expect(await storedRow(functionName)).toBeUndefined();
   }, 120_000);
 
   it('standard mode: frozen the moment each response is posted, killed after the last, nothing lost', async () => {

@@ -89,6 +89,30 @@ describe('@Persistent() (legacy decorators, as compiled by ts-jest here)', () =>
     expect(Object.getOwnPropertyDescriptor(child, 'fromChild')?.value).toBe(5);
   });
 
+  it('says nothing about new outside Lambda (a unit test), and says it once, naming the fix, in Lambda', async () => {
+    const emit = jest.spyOn(process, 'emitWarning');
+    try {
+      class Quiet extends Base {}
+      new Quiet();
+      expect(emit).not.toHaveBeenCalled();
+      process.env.AWS_LAMBDA_FUNCTION_NAME = 'unit-test';
+      class Loud extends Base {}
+      new Loud();
+      new Loud();
+      expect(emit).toHaveBeenCalledTimes(1);
+      expect(String(emit.mock.calls[0]![0])).toContain('Loud was constructed with new in a Lambda environment');
+      expect(String(emit.mock.calls[0]![0])).toContain('export const handler = Loud.bind();');
+      // The instance bind() constructs on the first invocation is persisted: no warning for that.
+      emit.mockClear();
+      class Bound extends Base {}
+      await Bound.bind({ tableName: 'Decorators', tableKey: uniqueKey('bound'), client: recordingClient(dynamo.endpoint) })(undefined, lambdaContext());
+      expect(emit).not.toHaveBeenCalled();
+    } finally {
+      delete process.env.AWS_LAMBDA_FUNCTION_NAME;
+      emit.mockRestore();
+    }
+  });
+
   it('bind() refuses a class without a handler method', () => {
     const NotAHandler = class {} as unknown as typeof Base;
     expect(() => PersistentHandler.bind.call(NotAHandler)).toThrow(/subclass of PersistentHandler that implements handler/);

@@ -5,6 +5,20 @@ import { sessionStarter, type BoundHandler, type LambdaContext, type Session } f
 
 const SESSION = Symbol('aws-lambda-persistence.session');
 
+/** Set while `bind()` constructs its instance: any other construction is not persisted. */
+let constructingForBind = false;
+/** Classes already warned about, so each says it once. */
+const warned = new WeakSet<Function>();
+
+/**
+ * Whether this process runs in Lambda (or as if: SAM local, a test harness): Lambda sets
+ * AWS_LAMBDA_FUNCTION_NAME and the runtime AWS_LAMBDA_RUNTIME_API. Unit tests that construct a
+ * handler with `new` usually run without either.
+ */
+function inLambda(): boolean {
+  return Boolean(process.env.AWS_LAMBDA_RUNTIME_API || process.env.AWS_LAMBDA_FUNCTION_NAME);
+}
+
 /**
  * Base class of a Lambda handler whose `@Persistent()` fields survive between invocations, in one
  * DynamoDB item per function. Subclass it, implement `handler(event, context)` (the shape of the
@@ -37,6 +51,21 @@ const SESSION = Symbol('aws-lambda-persistence.session');
 export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
   /** @internal Set by `bind()` on the instance it creates. */
   private [SESSION]?: Session;
+
+  constructor() {
+    // `new Handler()` with `handler.bind(instance)` (Function.prototype.bind, the name invites it)
+    // runs the handler without the library: nothing is read or written. Fine in a unit test; in
+    // Lambda it silently persists nothing, so say so, once per class.
+    const Handler = new.target as Function;
+    if (!constructingForBind && inLambda() && !warned.has(Handler)) {
+      warned.add(Handler);
+      process.emitWarning(
+        `${Handler.name} was constructed with new in a Lambda environment: its @Persistent() fields are not ` +
+          `read or saved. Export the entry point bind() makes instead: export const handler = ${Handler.name}.bind();`,
+        { code: 'AWS_LAMBDA_PERSISTENCE_UNBOUND' },
+      );
+    }
+  }
 
   /** Handles one invocation. Assignments to `@Persistent()` fields are saved before it settles. */
   abstract handler(event: TEvent, context: LambdaContext): Promise<TResult>;
@@ -103,7 +132,13 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
     const start = sessionStarter(options, () => ({
       fieldDescription: `a @Persistent() field of ${Handler.name}`,
       attach(state) {
-        const created = new Handler();
+        constructingForBind = true;
+        let created: PersistentHandler<unknown, unknown>;
+        try {
+          created = new Handler();
+        } finally {
+          constructingForBind = false;
+        }
         state.attach(created, fieldSpecsOf(Handler));
         instance = created;
       },
