@@ -429,3 +429,68 @@ describe('packed package: the names users see', () => {
     });
   });
 });
+
+/** One invocation of a handler that stores whatever the event names, printing the error it ends with. */
+const NEWCOMER_CJS = `'use strict';
+const { Persistent, PersistentHandler } = require('${PACKAGE}');
+class Session { constructor() { this.user = 'ann'; } }
+class Keeper extends PersistentHandler {
+  value = null;
+  async handler(event) {
+    if (event.store === 'session') this.value = new Session();
+    return this.value === null ? null : 'stored';
+  }
+}
+Persistent()(Keeper.prototype, 'value');
+let handler;
+try {
+  handler = Keeper.bind({ tableName: process.env.TABLE_NAME, tableKey: process.env.TABLE_KEY });
+} catch (error) {
+  console.log(JSON.stringify({ at: 'bind', name: error.name, message: error.message }));
+  process.exit(0);
+}
+handler(JSON.parse(process.env.EVENT), { functionName: 'newcomer', getRemainingTimeInMillis: () => 30000 }).then(
+  (result) => console.log(JSON.stringify({ result })),
+  (error) => console.log(JSON.stringify({ at: 'invoke', name: error.name, message: error.message })),
+);
+`;
+
+describe('packed package: what a newcomer trips over says what to do', () => {
+  it('an instance of a class of your own in a field without type: the type option and the class-transformer import at once', async () => {
+    const run = resultOf(await runInConsumer('newcomer.cjs', { ...countEnv(uniqueKey('newcomer')), EVENT: '{"store":"session"}' }, { source: NEWCOMER_CJS }));
+    expect(run).toMatchObject({ at: 'invoke', name: 'SerializationError' });
+    expect(run.message).toContain('@Persistent({ type: () => Session })');
+    expect(run.message).toContain("import 'aws-lambda-persistence/class-transformer'");
+  });
+
+  it('PERSISTENCE_REFRESH that is not a policy: the error says a number of milliseconds is accepted', async () => {
+    const run = resultOf(
+      await runInConsumer('newcomer.cjs', { ...countEnv(uniqueKey('newcomer')), EVENT: '{}', PERSISTENCE_REFRESH: 'often' }, { source: NEWCOMER_CJS }),
+    );
+    expect(run).toMatchObject({ at: 'bind', name: 'ConfigurationError' });
+    expect(run.message).toContain('whole number of milliseconds');
+  });
+
+  it('an endpoint that never answers: fails soon, naming the endpoint and AWS_ENDPOINT_URL_DYNAMODB', async () => {
+    const { createServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    try {
+      const env = {
+        ...countEnv(uniqueKey('newcomer')),
+        AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+        EVENT: '{}',
+        PERSISTENCE_REQUEST_TIMEOUT_MS: '200',
+        PERSISTENCE_MAX_ATTEMPTS: '2',
+      };
+      const run = resultOf(await runInConsumer('newcomer.cjs', env, { source: NEWCOMER_CJS }));
+      expect(run).toMatchObject({ at: 'invoke', name: 'PersistenceReadError' });
+      expect(run.message).toContain(`no answer from ${endpoint} (from AWS_ENDPOINT_URL_DYNAMODB)`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});

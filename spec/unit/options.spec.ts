@@ -24,6 +24,8 @@ describe('resolveOptions', () => {
       createTable: true,
       billing: { mode: 'PROVISIONED', readCapacityUnits: 1, writeCapacityUnits: 1 },
       maxAttempts: 3,
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 3000,
       conflictRetries: 50,
       deadlineMarginMs: 500,
       tableCreationTimeoutMs: 60_000,

@@ -103,7 +103,7 @@ function clientFor(endpoint: string | undefined, region: string | undefined, env
   const local = endpoint !== undefined && LOOPBACK.test(endpoint);
   const localRegion = local && !env.AWS_REGION && !env.AWS_DEFAULT_REGION ? 'us-east-1' : undefined;
   const localCredentials = local && !env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE;
-  return createDefaultClient(3, {
+  return createDefaultClient({ maxAttempts: 3 }, {
     ...(endpoint !== undefined && { endpoint }),
     ...((region ?? localRegion) !== undefined && { region: region ?? localRegion }),
     ...(localCredentials && { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),

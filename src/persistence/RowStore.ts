@@ -113,7 +113,13 @@ export class DynamoDBRowStore implements RowStore {
     this.tableKey = tableKey;
     this.location = { tableName: options.tableName, tableKey };
     this.format = new ItemFormat(options, this.location);
-    this.items = new DynamoDBItems(client, this.location, { createTable: options.createTable, invokedFunctionArn }, stats, onItemRead);
+    this.items = new DynamoDBItems(
+      client,
+      this.location,
+      { createTable: options.createTable, invokedFunctionArn, endpoint: describeEndpoint(options) },
+      stats,
+      onItemRead,
+    );
     this.large = new LargeStateStorage(this.items, this.format, sizes, this.location);
   }
 
@@ -244,6 +250,15 @@ export class DynamoDBRowStore implements RowStore {
       return { fields: {}, revision: this.format.revisionOf(item) };
     }
   }
+}
+
+/** Where the requests go, and where that came from, for errors of the connection. */
+export function describeEndpoint(options: Pick<ResolvedOptions, 'client'>, env: NodeJS.ProcessEnv = process.env): string {
+  if (options.client !== undefined) return 'the endpoint of the client passed in (the client option)';
+  if (env.AWS_ENDPOINT_URL_DYNAMODB) return `${env.AWS_ENDPOINT_URL_DYNAMODB} (from AWS_ENDPOINT_URL_DYNAMODB)`;
+  if (env.AWS_ENDPOINT_URL) return `${env.AWS_ENDPOINT_URL} (from AWS_ENDPOINT_URL)`;
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  return `DynamoDB's endpoint in ${region ? `region ${region}` : 'the default region'} (the SDK's default)`;
 }
 
 /** A random id for one write attempt. */

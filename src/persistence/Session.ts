@@ -291,7 +291,7 @@ export function sessionStarter(
 
 /** The client the options name, else one the library creates (standard AWS environment). */
 export function clientFor(options: ResolvedOptions): DynamoDBSender {
-  return options.client ?? createDefaultClient(options.maxAttempts);
+  return options.client ?? createDefaultClient(options);
 }
 
 /**

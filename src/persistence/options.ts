@@ -118,6 +118,21 @@ export interface PersistenceOptions {
    */
   maxAttempts?: number;
   /**
+   * How long the client the library creates waits for a connection to DynamoDB before the attempt
+   * fails (and the SDK retries it, up to `maxAttempts`). Ignored when `client` is given. Environment:
+   * `PERSISTENCE_CONNECT_TIMEOUT_MS`.
+   * @default 1000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long the client the library creates waits for an answer to one attempt of a request before
+   * it fails (and the SDK retries it): an endpoint that accepts connections and never answers then
+   * costs `maxAttempts` times this, not the whole invocation. Ignored when `client` is given.
+   * Environment: `PERSISTENCE_REQUEST_TIMEOUT_MS`.
+   * @default 3000
+   */
+  requestTimeoutMs?: number;
+  /**
    * The most times a conditional write that lost a race with another environment is re-read,
    * merged and retried before a `WriteConflictError` (each after a jittered backoff, and never past
    * the invocation's deadline, which usually ends the retries first). Only writes that must be
@@ -178,6 +193,8 @@ export interface ResolvedOptions {
   readonly createTable: boolean;
   readonly billing: Required<BillingOptions> | { mode: 'PAY_PER_REQUEST' };
   readonly maxAttempts: number;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   readonly conflictRetries: number;
   readonly deadlineMarginMs: number;
   readonly tableCreationTimeoutMs: number;
@@ -196,6 +213,8 @@ export const DEFAULTS = {
   readCapacityUnits: 1,
   writeCapacityUnits: 1,
   maxAttempts: 3,
+  connectTimeoutMs: 1000,
+  requestTimeoutMs: 3000,
   conflictRetries: 50,
   deadlineMarginMs: 500,
   tableCreationTimeoutMs: 60_000,
@@ -219,6 +238,8 @@ export const ENVIRONMENT = {
   createTable: 'PERSISTENCE_CREATE_TABLE',
   billingMode: 'PERSISTENCE_BILLING_MODE',
   maxAttempts: 'PERSISTENCE_MAX_ATTEMPTS',
+  connectTimeoutMs: 'PERSISTENCE_CONNECT_TIMEOUT_MS',
+  requestTimeoutMs: 'PERSISTENCE_REQUEST_TIMEOUT_MS',
   conflictRetries: 'PERSISTENCE_CONFLICT_RETRIES',
   deadlineMarginMs: 'PERSISTENCE_DEADLINE_MARGIN_MS',
   tableCreationTimeoutMs: 'PERSISTENCE_TABLE_CREATION_TIMEOUT_MS',
@@ -236,6 +257,8 @@ const KNOWN_OPTIONS = new Set<string>([
   'createTable',
   'billing',
   'maxAttempts',
+  'connectTimeoutMs',
+  'requestTimeoutMs',
   'conflictRetries',
   'deadlineMarginMs',
   'tableCreationTimeoutMs',
@@ -325,6 +348,8 @@ export function resolveOptions(
   const createTable = flag(env, 'createTable', options.createTable) ?? DEFAULTS.createTable;
   const billing = resolveBilling(env, options.billing);
   const maxAttempts = count(env, 'maxAttempts', options.maxAttempts, 1) ?? DEFAULTS.maxAttempts;
+  const connectTimeoutMs = count(env, 'connectTimeoutMs', options.connectTimeoutMs, 1) ?? DEFAULTS.connectTimeoutMs;
+  const requestTimeoutMs = count(env, 'requestTimeoutMs', options.requestTimeoutMs, 1) ?? DEFAULTS.requestTimeoutMs;
   const conflictRetries =
     count(env, 'conflictRetries', options.conflictRetries, 0) ?? DEFAULTS.conflictRetries;
   const deadlineMarginMs =
@@ -351,6 +376,8 @@ export function resolveOptions(
     createTable,
     billing,
     maxAttempts,
+    connectTimeoutMs,
+    requestTimeoutMs,
     conflictRetries,
     deadlineMarginMs,
     tableCreationTimeoutMs,
@@ -438,7 +465,7 @@ function flag(env: NodeJS.ProcessEnv, option: 'createTable', value: unknown): bo
   return value;
 }
 
-type CountOption = 'maxAttempts' | 'conflictRetries' | 'deadlineMarginMs' | 'tableCreationTimeoutMs' | 'maxStateBytes';
+type CountOption = 'maxAttempts' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'conflictRetries' | 'deadlineMarginMs' | 'tableCreationTimeoutMs' | 'maxStateBytes';
 
 function count(env: NodeJS.ProcessEnv, option: CountOption, value: unknown, min: number): number | undefined {
   const fromEnv = nonEmpty(env[ENVIRONMENT[option]]);

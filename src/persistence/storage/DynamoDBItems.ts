@@ -36,8 +36,27 @@ export type TooLarge = typeof TOO_LARGE;
  * The client the library creates when none is injected: standard AWS environment, SDK retries;
  * `config` adds to it (the CLI's endpoint and region).
  */
-export function createDefaultClient(maxAttempts: number, config: DynamoDBClientConfig = {}): DynamoDBClient {
-  return new DynamoDBClient({ maxAttempts, ...config });
+export function createDefaultClient(
+  options: { readonly maxAttempts: number; readonly connectTimeoutMs?: number; readonly requestTimeoutMs?: number },
+  config: DynamoDBClientConfig = {},
+): DynamoDBClient {
+  const client = new DynamoDBClient({
+    maxAttempts: options.maxAttempts,
+    // An attempt that gets no connection, or no answer, fails (and is retried by the SDK) instead of
+    // hanging until the invocation's deadline. throwOnRequestTimeout: recent SDKs only warn otherwise.
+    requestHandler: {
+      connectionTimeout: options.connectTimeoutMs ?? 1000,
+      requestTimeout: options.requestTimeoutMs ?? 3000,
+      throwOnRequestTimeout: true,
+    },
+    ...config,
+  });
+  // SDKs older than the requestHandler shorthand (early 2024) keep the options object as the
+  // handler, which cannot send: use their default handler (no timeouts) rather than fail.
+  const handler = (client.config as { requestHandler?: { handle?: unknown } }).requestHandler;
+  if (typeof handler?.handle === 'function') return client;
+  client.destroy();
+  return new DynamoDBClient({ maxAttempts: options.maxAttempts, ...config });
 }
 
 /**
@@ -51,8 +70,11 @@ export class DynamoDBItems {
   constructor(
     private readonly client: DynamoDBSender,
     private readonly location: Required<ErrorLocation>,
-    /** What the AccessDeniedError's policy covers. */
-    private readonly access: { readonly createTable: boolean; readonly invokedFunctionArn?: string | undefined },
+    /**
+     * What errors say: the policy an AccessDeniedError prints, and which endpoint the requests go to
+     * and where it came from, for failures of the connection.
+     */
+    private readonly access: { readonly createTable: boolean; readonly invokedFunctionArn?: string | undefined; readonly endpoint: string },
     /** Counts requests and the capacity DynamoDB reports for them. */
     private readonly stats: Stats,
     /** Sees every item a GetItem returns (the CLI's `inspect` sizes them). */
@@ -81,7 +103,7 @@ export class DynamoDBItems {
       return output.Item;
     } catch (error) {
       if (isNamed(error, 'ResourceNotFoundException')) return TABLE_MISSING;
-      throw this.translate(error, 'dynamodb:GetItem', 'reading the row');
+      throw this.translate(error, 'dynamodb:GetItem', 'reading the row', signal);
     }
   }
 
@@ -91,7 +113,7 @@ export class DynamoDBItems {
       await this.send('PutItem', new PutItemCommand({ TableName: this.location.tableName, ReturnConsumedCapacity: 'TOTAL', ...input }), signal);
       return undefined;
     } catch (error) {
-      return this.outcome(error, 'dynamodb:PutItem', 'writing the row');
+      return this.outcome(error, 'dynamodb:PutItem', 'writing the row', signal);
     }
   }
 
@@ -107,7 +129,7 @@ export class DynamoDBItems {
     } catch (error) {
       // DynamoDB: "Item size to update has exceeded the maximum allowed size".
       if (isNamed(error, 'ValidationException') && /size/i.test((error as Error).message)) return TOO_LARGE;
-      return this.outcome(error, 'dynamodb:UpdateItem', 'writing the row');
+      return this.outcome(error, 'dynamodb:UpdateItem', 'writing the row', signal);
     }
   }
 
@@ -124,7 +146,7 @@ export class DynamoDBItems {
       return true;
     } catch (error) {
       if (isNamed(error, 'ResourceInUseException')) return false;
-      throw this.translate(error, 'dynamodb:CreateTable', 'creating the table');
+      throw this.translate(error, 'dynamodb:CreateTable', 'creating the table', signal);
     }
   }
 
@@ -136,20 +158,20 @@ export class DynamoDBItems {
       return output.Table?.TableStatus;
     } catch (error) {
       if (isNamed(error, 'ResourceNotFoundException')) return undefined;
-      throw this.translate(error, 'dynamodb:DescribeTable', 'waiting for the new table');
+      throw this.translate(error, 'dynamodb:DescribeTable', 'waiting for the new table', signal);
     }
   }
 
-  private outcome(error: unknown, action: string, doing: string): ConditionFailed | TableMissing {
+  private outcome(error: unknown, action: string, doing: string, signal: DeadlineSignal | undefined): ConditionFailed | TableMissing {
     if (isNamed(error, 'ConditionalCheckFailedException')) {
       const item = (error as { Item?: Record<string, AttributeValue> }).Item;
       return item === undefined ? { conflict: true } : { conflict: true, item };
     }
     if (isNamed(error, 'ResourceNotFoundException')) return TABLE_MISSING;
-    throw this.translate(error, action, doing);
+    throw this.translate(error, action, doing, signal);
   }
 
-  private translate(error: unknown, action: string, doing: string): unknown {
+  private translate(error: unknown, action: string, doing: string, signal: DeadlineSignal | undefined): unknown {
     if (isNamed(error, 'AccessDeniedException')) {
       const policy = policyFor({
         tableName: this.location.tableName,
@@ -159,15 +181,39 @@ export class DynamoDBItems {
       });
       return new AccessDeniedError(action, policy, { ...this.location, cause: error });
     }
-    if (isNamed(error, 'AbortError') || isNamed(error, 'TimeoutError')) {
+    const writing = doing.startsWith('writing');
+    if (signal?.aborted === true || isNamed(error, 'AbortError')) {
       return new DeadlineExceededError(
-        `Stopped ${doing} in table "${this.location.tableName}" before the invocation's deadline; the change stays ` +
-          'pending and is retried with the next write. Raise the function timeout or lower deadlineMarginMs.',
+        `Stopped ${doing} in table "${this.location.tableName}" at the invocation's deadline ` +
+          `(getRemainingTimeInMillis() minus deadlineMarginMs): ${this.access.endpoint} had not answered. ` +
+          (writing ? 'The change stays pending and is retried with the next write. ' : 'Nothing was changed. ') +
+          'If the endpoint is right and only slow, raise the function timeout or lower deadlineMarginMs.',
         { ...this.location, cause: error },
+      );
+    }
+    if (isConnectionFailure(error)) {
+      // The callers add the row and what stays pending; the message says where the requests went.
+      return Object.assign(
+        new Error(
+          `${(error as Error).message} (no answer from ${this.access.endpoint}: check that endpoint, the network ` +
+            'and the function\'s VPC settings; connectTimeoutMs and requestTimeoutMs bound each attempt)',
+          { cause: error },
+        ),
+        { name: (error as Error).name },
       );
     }
     return error;
   }
+}
+
+/** A failure to reach the endpoint or to hear from it (as opposed to an answer that refused the request). */
+function isConnectionFailure(error: unknown): boolean {
+  const { name, code, message } = (error ?? {}) as { name?: string; code?: string; message?: string };
+  return (
+    name === 'TimeoutError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'].includes(code ?? '') ||
+    /socket hang up|ECONNREFUSED|ENOTFOUND/.test(message ?? '')
+  );
 }
 
 function isNamed(error: unknown, name: string): boolean {
