@@ -81,6 +81,18 @@ describe('DynamoDBRowStore.update: writing changes, not the whole state', () => 
     expect((await readItem(client, TABLE, tableKey))?.value?.M).toEqual({ count: { N: '2' } });
   });
 
+  it("recognises its own applied write in a resend's refusal and returns the row, other writers' fields included", async () => {
+    const { tableKey, store } = await rowWith({ a: { S: 'one' } });
+    const other = storeFor(tableKey).store;
+    await other.update(changes([['b', { kind: 'set', attribute: { S: 'theirs' } }]]), { a: { S: 'one' }, b: { S: 'theirs' } }, 1, newWriteId());
+    const writeId = newWriteId();
+    const mine = changes([['c', { kind: 'set', attribute: { S: 'mine' } }]]);
+    await store.update(mine, { a: { S: 'one' }, c: { S: 'mine' } }, 1, writeId);
+    // The SDK's resend of the same write (its answer lost): refused, and known to be this one.
+    const resent = await store.update(mine, { a: { S: 'one' }, c: { S: 'mine' } }, 1, writeId);
+    expect(resent).toMatchObject({ status: 'written', revision: 3, row: { fields: { a: { S: 'one' }, b: { S: 'theirs' }, c: { S: 'mine' } } } });
+  });
+
   it('is a conflict when the row is not in the readable map layout (a packed state is written whole)', async () => {
     const { tableKey, client, store } = await rowWith({ big: { B: new Uint8Array(420 * 1024).fill(7) } });
     const before = await readItem(client, TABLE, tableKey);

@@ -32,6 +32,10 @@ export class MemoryRowStore implements RowStore {
   readonly requests: Request[] = [];
   /** Runs before a put or update is applied: play another writer, or wait. */
   beforeWrite: (request: Request) => void | Promise<void> = () => undefined;
+  /** Runs after a put or update was applied, before it answers: throw to lose the answer. */
+  afterWrite: (request: Request) => void | Promise<void> = () => undefined;
+  /** Runs before a get answers: wait, or play another writer. */
+  beforeGet: () => void | Promise<void> = () => undefined;
 
   constructor(readonly tableKey = 'memory-fn') {}
 
@@ -42,7 +46,7 @@ export class MemoryRowStore implements RowStore {
 
   async get(): Promise<StoredRow | null | 'table-missing'> {
     this.requests.push({ kind: 'get' });
-    await Promise.resolve();
+    await this.beforeGet();
     if (!this.tableExists) return 'table-missing';
     return this.row === null ? null : { ...this.row, fields: { ...this.row.fields } };
   }
@@ -55,6 +59,7 @@ export class MemoryRowStore implements RowStore {
     if (!this.tableExists) return { status: 'table-missing' };
     if ((this.row?.revision ?? 0) !== expectedRevision) return { status: 'conflict', current: this.row };
     this.row = { fields: { ...fields }, revision: expectedRevision + 1, writeId, layout: 'map' };
+    await this.afterWrite(request);
     return { status: 'written', revision: this.row.revision, layout: 'map' };
   }
 
@@ -80,6 +85,7 @@ export class MemoryRowStore implements RowStore {
       else stored[name] = { N: String(Number((stored[name] ?? change.from).N) + Number(change.delta.N)) };
     }
     this.row = { fields: stored, revision: this.row.revision + 1, writeId, layout: 'map' };
+    await this.afterWrite(request);
     return { status: 'written', revision: this.row.revision, layout: 'map', row: this.row };
   }
 

@@ -167,6 +167,67 @@ describe('WriteQueue', () => {
   });
 });
 
+describe('changes applied but not acknowledged, and reads overlapping writes (sums must not count twice)', () => {
+  function sumSession(store: MemoryRowStore) {
+    let state!: Record<string, unknown>;
+    const view: View = {
+      fieldDescription: 'a field',
+      attach(tracked) {
+        state = { total: 0 };
+        tracked.attach(state, [{ name: 'total', merge: 'sum' }]);
+      },
+    };
+    return Session.open(store, new SizeCache(), resolveOptions({ tableName: store.tableName, tableKey: store.tableKey }, {}), context(), view).then(
+      (session) => ({ session, state }),
+    );
+  }
+
+  it('a write whose answer was lost is found in the row by the next write, not applied again', async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { total: N(10) }, revision: 1, layout: 'map' };
+    const { session, state } = await sumSession(store);
+    store.afterWrite = () => {
+      store.afterWrite = () => undefined;
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    };
+    state.total = (state.total as number) + 1; // its write (started by the assignment) loses its answer
+    await session.flush();
+    // The flush's write read the row first, found the lost one applied, and had nothing left to send.
+    expect(store.kinds()).toEqual(['get', 'update', 'get']);
+    expect(store.row?.fields.total).toEqual(N(11));
+    expect(state.total).toBe(11);
+    state.total = (state.total as number) + 1;
+    await session.flush();
+    expect(store.kinds().slice(-1)).toEqual(['update']);
+    expect(store.row?.fields.total).toEqual(N(12));
+  });
+
+  it('a refresh whose read overlapped a write is dropped: the written delta is not taken in twice', async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { total: N(5) }, revision: 1, layout: 'map' };
+    const { session, state } = await sumSession(store);
+    // While the refresh's GetItem is out, an assignment starts a write; it is applied before the
+    // read answers, and its own answer comes after the read's.
+    let readDone!: () => void;
+    const read = new Promise<void>((resolve) => (readDone = resolve));
+    store.afterWrite = async () => {
+      await read;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    store.beforeGet = async () => {
+      store.beforeGet = () => undefined;
+      state.total = (state.total as number) + 1;
+      while (store.row?.revision !== 2) await new Promise((resolve) => setImmediate(resolve));
+      readDone();
+    };
+    await session.refresh();
+    store.afterWrite = () => undefined;
+    await session.flush();
+    expect(store.row?.fields.total).toEqual(N(6));
+    expect(state.total).toBe(6);
+  });
+});
+
 describe('Session: invocations', () => {
   it('reads the row once when it opens, and writes nothing for an invocation that changes nothing', async () => {
     const store = new MemoryRowStore();

@@ -210,7 +210,7 @@ export class DynamoDBRowStore implements RowStore {
         const read = await this.items.get(this.format.key, signal);
         current = read === TABLE_MISSING ? undefined : read;
       }
-      return this.conflictOutcome(current, writeId, signal);
+      return this.conflictOutcome(current, writeId, signal, true);
     }
     const row = await this.read(result.updated, signal);
     const revision = this.format.revisionOf(result.updated);
@@ -223,10 +223,23 @@ export class DynamoDBRowStore implements RowStore {
   }
 
   /** A failed condition: this very write, whose answer was lost and whose resend failed the condition, or another writer's row. */
-  private async conflictOutcome(current: Record<string, AttributeValue> | undefined, writeId: string, signal?: DeadlineSignal): Promise<WriteOutcome> {
+  /**
+   * A failed condition: this very write, whose answer was lost and whose resend failed the
+   * condition, or another writer's row. A write of changes that was this one is taken in whole:
+   * it applied on top of whatever other writers had stored, which this environment must see.
+   */
+  private async conflictOutcome(
+    current: Record<string, AttributeValue> | undefined,
+    writeId: string,
+    signal: DeadlineSignal | undefined,
+    ofChanges = false,
+  ): Promise<WriteOutcome> {
     if (current !== undefined && this.format.writeIdOf(current) === writeId) {
-      // It is the row now (and its parts are the row's: not read, and not marked replaced).
-      return { status: 'written', revision: this.format.revisionOf(current), layout: this.format.parse(current).state.kind };
+      const layout = this.format.parse(current).state.kind;
+      // A whole-row write is the row now (and its parts are the row's: not read, not marked replaced).
+      if (!ofChanges || layout !== 'map') return { status: 'written', revision: this.format.revisionOf(current), layout };
+      const row = await this.read(current, signal);
+      return row === 'parts-replaced' ? { status: 'written', revision: this.format.revisionOf(current), layout } : { status: 'written', revision: row.revision, layout, row };
     }
     if (current === undefined) return { status: 'conflict' };
     const row = await this.read(current, signal);

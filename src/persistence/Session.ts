@@ -247,6 +247,7 @@ export class Session {
     // A refresh must not read a row older than a write still in flight (one started by an
     // assignment nobody awaited): that write's outcome is known first.
     if (!coldStart) await this.queue.settled();
+    const writesBefore = this.queue.writesStarted;
     let row;
     try {
       row = await this.store.get(signal);
@@ -262,10 +263,15 @@ export class Session {
       );
     }
     if (coldStart) this.state.load(row);
-    // A write that started during the read may already have stored a newer revision: keep it. (A
-    // row older for another reason, a recreated table, surfaces as a conflict on the next write,
-    // whose re-read is taken in whatever its revision.)
-    else if ((row?.revision ?? 0) >= this.state.storedRevision) this.state.adopt(row);
+    else {
+      // A write that started during the read (another invocation's, under Managed Instances) may be
+      // in the row read or not: taking the row in would count a summed field's delta twice. That
+      // write brings the row back itself (or meets it in a conflict); this read is dropped.
+      if (this.queue.writesStarted !== writesBefore) return;
+      // A row older than the one this environment last wrote (a recreated table) surfaces as a
+      // conflict on the next write, whose re-read is taken in whatever its revision.
+      if ((row?.revision ?? 0) >= this.state.storedRevision) this.state.adopt(row);
+    }
     this.lastSync = Date.now();
   }
 }

@@ -1,4 +1,5 @@
 import {
+  AccessDeniedError,
   DeadlineExceededError,
   PersistenceError,
   PersistenceWriteError,
@@ -10,7 +11,7 @@ import type { DeadlineSignal } from './Deadline';
 import type { Invocation } from './Invocation';
 import type { Stats } from './Stats';
 import { newWriteId, type RowStore, type StoredRow, type WriteOutcome } from './RowStore';
-import type { TrackedState } from './TrackedState';
+import type { Snapshot, TrackedState } from './TrackedState';
 
 /** Settings of the write loop. */
 export interface WriteQueueSettings {
@@ -38,6 +39,10 @@ export class WriteQueue {
   private queued: Promise<void> | undefined;
   /** The invocations that asked for the queued write. */
   private queuedFor: Invocation[] = [];
+  /** A write that failed without an answer: it may have been applied. */
+  private uncertain: { readonly writeId: string; readonly snapshot: Snapshot } | undefined;
+  /** How many writes have started: a read that overlapped one must not be taken in (Session.read). */
+  writesStarted = 0;
   /** The last write requested; the next one starts after it settles. */
   private tail: Promise<void> = Promise.resolve();
 
@@ -72,6 +77,7 @@ export class WriteQueue {
     this.queuedFor = requesters;
     const next = this.tail.then(noop, noop).then(() => {
       this.queued = undefined;
+      this.writesStarted += 1;
       return this.write(requesters);
     });
     this.queued = next;
@@ -96,18 +102,24 @@ export class WriteQueue {
     // A row that outgrew the readable layout is written whole from then on.
     let wholeRow = false;
     for (let attempt = 0; ; attempt++) {
+      const signal = this.signalFor(requesters);
+      if (this.uncertain !== undefined) await this.settleUncertain(signal);
       const snapshot = this.state.snapshot();
       if (snapshot === undefined) return;
-      const signal = this.signalFor(requesters);
       const fields = [...snapshot.changes.keys()];
       const asChanges = !wholeRow && this.state.writesChanges;
+      const writeId = newWriteId();
       let outcome: WriteOutcome;
       try {
         if (signal?.aborted) throw new DeadlineExceededError('no time left before the deadline', this.location());
         outcome = asChanges
-          ? await this.store.update(snapshot.changes, snapshot.fields, snapshot.expectedRevision, newWriteId(), signal)
-          : await this.store.put(snapshot.fields, snapshot.expectedRevision, newWriteId(), signal);
+          ? await this.store.update(snapshot.changes, snapshot.fields, snapshot.expectedRevision, writeId, signal)
+          : await this.store.put(snapshot.fields, snapshot.expectedRevision, writeId, signal);
       } catch (error) {
+        // Refused for good (no permission): nothing was applied. Anything else (an abort at the
+        // deadline, a connection that failed after sending) may have been applied: the next write
+        // first finds out, so that an applied change is not applied again (a sum's delta would count twice).
+        if (!(error instanceof AccessDeniedError)) this.uncertain = { writeId, snapshot };
         throw this.failure(error, fields);
       }
       if (outcome.status === 'written') {
@@ -152,6 +164,27 @@ export class WriteQueue {
       }
       this.state.adopt(current === 'table-missing' ? null : current);
       if (this.settings.stats) this.settings.stats.retries += 1;
+    }
+  }
+
+  /**
+   * Whether the last write, which failed without an answer, was applied after all: the row names
+   * the last write applied to it. If it is this one, it counts as done (the row is taken in, so its
+   * changes are not written again). If the row names another write, this one was not applied, or
+   * another writer wrote after it: then it is written again (docs/concurrency.md: the one window in
+   * which a summed field can count a change twice).
+   */
+  private async settleUncertain(signal: DeadlineSignal | undefined): Promise<void> {
+    const { writeId, snapshot } = this.uncertain!;
+    let row: StoredRow | null | 'table-missing';
+    try {
+      row = await this.store.get(signal);
+    } catch (error) {
+      throw this.failure(error, [...snapshot.changes.keys()]);
+    }
+    this.uncertain = undefined;
+    if (row !== null && row !== 'table-missing' && row.writeId === writeId) {
+      this.state.confirm(snapshot, { revision: row.revision, ...(row.layout !== undefined && { layout: row.layout }), row });
     }
   }
 
