@@ -84,33 +84,40 @@ async function withRuntime<T>(functionName: string, handler: string, extra: Node
 }
 
 const MANAGED_INSTANCES = { AWS_LAMBDA_MAX_CONCURRENCY: '64', AWS_LAMBDA_NODEJS_WORKER_COUNT: '4' };
-// Invocations handed to the runtime at once: all of them where the server isolates concurrent
-// writes (dynalite, DynamoDB); on moto, which does not, one at a time.
-const AT_ONCE = isolatesConcurrentWrites ? 160 : 1;
+/**
+ * The Managed Instances scenarios hand all 160 events to the runtime at once, and need a server
+ * that isolates concurrent writes (dynalite, DynamoDB), not moto (docs/dynamodb-implementations.md).
+ * Handing them one at a time is no way out: under this stand-in of the Runtime API, a worker thread's
+ * first invocation then never finishes any request, even a raw SDK GetItem without the library
+ * (measured 2026-11-29; cause not found). So on moto they do not run.
+ */
+const managedInstances = isolatesConcurrentWrites;
 
 async function storedRow(functionName: string) {
   return (await readItem(recordingClient(dynamo.endpoint), TABLE, functionName))?.value?.M;
 }
 
 describe('under the Lambda runtime (aws-lambda-ric, Node 22)', () => {
-  it('Managed Instances: 160 invocations at once over ten sum counters, none failed, every increment counted', async () => {
-    const functionName = uniqueKey('ric-counters');
-    const events = Array.from({ length: 160 }, (_, i) => ({ counter: i % COUNTERS }));
-    const answers = await withRuntime(functionName, 'counters', MANAGED_INSTANCES, (api) => api.invokeAll(events, { concurrency: AT_ONCE, timeoutMs: 60_000 }));
-    expect(answers.filter((answer) => !answer.ok)).toEqual([]);
-    const row = await storedRow(functionName);
-    for (let i = 0; i < COUNTERS; i++) expect(row?.[`c${i}`]).toEqual({ N: '16' });
-  }, 120_000);
+  if (managedInstances) {
+    it('Managed Instances: 160 invocations at once over ten sum counters, none failed, every increment counted', async () => {
+      const functionName = uniqueKey('ric-counters');
+      const events = Array.from({ length: 160 }, (_, i) => ({ counter: i % COUNTERS }));
+      const answers = await withRuntime(functionName, 'counters', MANAGED_INSTANCES, (api) => api.invokeAll(events, { concurrency: 160, timeoutMs: 60_000 }));
+      expect(answers.filter((answer) => !answer.ok)).toEqual([]);
+      const row = await storedRow(functionName);
+      for (let i = 0; i < COUNTERS; i++) expect(row?.[`c${i}`]).toEqual({ N: '16' });
+    }, 120_000);
 
-  it('Managed Instances: 160 PersistentMap sets of distinct keys at once, none failed, every key stored', async () => {
-    const functionName = uniqueKey('ric-map');
-    const events = Array.from({ length: 160 }, (_, i) => ({ key: `k${i}`, value: i }));
-    const answers = await withRuntime(functionName, 'map', MANAGED_INSTANCES, (api) => api.invokeAll(events, { concurrency: AT_ONCE, timeoutMs: 60_000 }));
-    expect(answers.filter((answer) => !answer.ok)).toEqual([]);
-    const row = await storedRow(functionName);
-    expect(Object.keys(row ?? {}).length).toBe(160);
-    expect(row?.k159).toEqual({ N: '159' });
-  }, 120_000);
+    it('Managed Instances: 160 PersistentMap sets of distinct keys at once, none failed, every key stored', async () => {
+      const functionName = uniqueKey('ric-map');
+      const events = Array.from({ length: 160 }, (_, i) => ({ key: `k${i}`, value: i }));
+      const answers = await withRuntime(functionName, 'map', MANAGED_INSTANCES, (api) => api.invokeAll(events, { concurrency: 160, timeoutMs: 60_000 }));
+      expect(answers.filter((answer) => !answer.ok)).toEqual([]);
+      const row = await storedRow(functionName);
+      expect(Object.keys(row ?? {}).length).toBe(160);
+      expect(row?.k159).toEqual({ N: '159' });
+    }, 120_000);
+  }
 
   it("says once, naming the fix, when the handler runs without the library's bind() (new + Function.prototype.bind)", async () => {
     const functionName = uniqueKey('ric-unbound');

@@ -80,6 +80,7 @@ export async function startRuntimeApi(): Promise<RuntimeApi> {
   const hand = () => {
     while (polls.length > 0 && queue.length > 0) {
       const response = polls.shift()!;
+      if (response.destroyed || response.writableEnded) continue;
       const { requestId, event } = queue.shift()!;
       response.writeHead(200, {
         'Content-Type': 'application/json',
@@ -96,6 +97,12 @@ export async function startRuntimeApi(): Promise<RuntimeApi> {
     request.on('data', (chunk: Buffer) => (body += chunk));
     request.on('end', () => {
       if (request.method === 'GET' && request.url?.endsWith('/invocation/next')) {
+        // A poll the runtime gave up on (it re-polls after a while) must not be handed an event:
+        // that event would be lost.
+        response.on('close', () => {
+          const at = polls.indexOf(response);
+          if (at >= 0) polls.splice(at, 1);
+        });
         polls.push(response);
         hand();
         return;
