@@ -93,8 +93,13 @@ const MANAGED_INSTANCES = { AWS_LAMBDA_MAX_CONCURRENCY: '64', AWS_LAMBDA_NODEJS_
  */
 const managedInstances = isolatesConcurrentWrites;
 
+/** The function's stored state map; undefined when nothing was stored (or the table was never created). */
 async function storedRow(functionName: string) {
-  return (await readItem(recordingClient(dynamo.endpoint), TABLE, functionName))?.value?.M;
+  const item = await readItem(recordingClient(dynamo.endpoint), TABLE, functionName).catch((error: Error) => {
+    if (error.name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  });
+  return item?.value?.M;
 }
 
 describe('under the Lambda runtime (aws-lambda-ric, Node 22)', () => {
