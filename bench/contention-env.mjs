@@ -1,8 +1,9 @@
 // One execution environment of `npm run bench:contention` (bench/contention.mjs): a process that
 // loads dist/ (what users get), waits for 'go', runs its invocations and reports their times.
-//   node contention-env.mjs <lib|raw> <env index> <endpoint> <table> <row key> <invocations> <at once>
+//   node contention-env.mjs <lib|raw|stateful> <env index> <endpoint> <table> <row key> <invocations> <at once>
 // lib: a handler whose invocation adds 1 to its own field e<index> and to a `sum` counter `total`.
-// raw: the same change as one UpdateItem per invocation (the floor), on another row.
+// raw: the same change as one UpdateItem per invocation (the floor), on another row; stateful: the
+// same, plus one GetItem of the row in the environment's first invocation.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ const [mode, indexText, endpoint, table, rowKey, countText, atOnceText] = proces
 const index = Number(indexText);
 const count = Number(countText);
 const atOnce = Number(atOnceText);
-const { DynamoDBClient, UpdateItemCommand } = require('@aws-sdk/client-dynamodb');
+const { DynamoDBClient, GetItemCommand, UpdateItemCommand } = require('@aws-sdk/client-dynamodb');
 const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
 const field = `e${index}`;
 
@@ -50,28 +51,40 @@ if (mode === 'lib') {
     ExpressionAttributeNames: { '#v': 'value', '#f': field, '#t': 'total' },
     ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' } },
   };
-  invoke = () => client.send(new UpdateItemCommand(input));
+  const update = () => client.send(new UpdateItemCommand(input));
+  // stateful: a hand-written handler that reads its state once per environment (its cold start),
+  // as the library does, then writes the change.
+  let cold = mode === 'stateful';
+  invoke = async () => {
+    if (cold) {
+      cold = false;
+      await client.send(new GetItemCommand({ TableName: table, Key: input.Key, ConsistentRead: true }));
+    }
+    return update();
+  };
 }
 
 process.on('message', async (message) => {
   if (message?.type !== 'go') return;
   const times = [];
   const failures = [];
+  const cpuBefore = process.cpuUsage();
   let next = 0;
   const worker = async () => {
     while (next < count) {
-      next++;
+      const n = next++;
       const started = performance.now();
       try {
         await invoke();
-        times.push(performance.now() - started);
+        times.push({ n, ms: performance.now() - started });
       } catch (error) {
         failures.push(`${error?.name}: ${error?.message}`);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(atOnce, count) }, worker));
-  process.send({ type: 'result', times, failures, stats: stats && JSON.parse(JSON.stringify(stats)) });
+  const cpu = process.cpuUsage(cpuBefore);
+  process.send({ type: 'result', times, failures, cpuMs: (cpu.user + cpu.system) / 1000, stats: stats && JSON.parse(JSON.stringify(stats)) });
   client.destroy();
   process.disconnect();
 });

@@ -4,11 +4,14 @@
 // loading dist/) x 25 invocations, started together: each invocation adds 1 to its environment's
 // own field and to a `sum` counter. Plus Lambda Managed Instances mode: one process running 200
 // invocations, 50 at a time, on one handler. The baseline does the same change as one raw
-// UpdateItem per invocation, at the same concurrency, in the same run, on another row.
+// UpdateItem per invocation, at the same concurrency, in the same run, on another row; a second
+// baseline ("stateful raw") also reads the row once per environment, on its first invocation.
 // Reported: invocations failed, updates lost (the row against the count of invocations), write
-// requests per invocation (counted by dynalite), p50/p99 invocation time against the baseline.
-// dynalite runs in its own process (bench/dynalite-server.mjs). Options: --quick (fewer
-// environments), --json <file>. Results: bench/results/contention.json; docs/performance.md.
+// requests per invocation (counted by dynalite), p50/p99 invocation time against the baseline (and
+// p99 without each environment's first invocation, the cold start), client CPU per invocation.
+// dynalite runs in its own process (bench/dynalite-server.mjs). Options: --environments 1,16 (only
+// those, no Managed Instances row), --quick (fewer environments), --json <file>; the environment
+// variable BENCH_INVOCATIONS changes the 25. Results: bench/results/contention.json; docs/performance.md.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,10 +27,11 @@ const TABLE = 'BenchContention';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : join(root, 'bench/results/contention.json');
-const INVOCATIONS = 25;
+const INVOCATIONS = Number(process.env.BENCH_INVOCATIONS ?? 25);
+const only = args.includes('--environments') ? args[args.indexOf('--environments') + 1].split(',').map(Number) : undefined;
 const SCENARIOS = [
-  ...(quick ? [1, 4, 8] : [1, 4, 16, 32]).map((environments) => ({ name: `${environments} environments`, environments, invocations: INVOCATIONS, atOnce: 1 })),
-  { name: 'Managed Instances (1 process, 50 at once)', environments: 1, invocations: quick ? 100 : 200, atOnce: 50 },
+  ...(only ?? (quick ? [1, 4, 8] : [1, 4, 16, 32])).map((environments) => ({ name: `${environments} environments`, environments, invocations: INVOCATIONS, atOnce: 1 })),
+  ...(only ? [] : [{ name: 'Managed Instances (1 process, 50 at once)', environments: 1, invocations: quick ? 100 : 200, atOnce: 50 }]),
 ];
 
 function child(script, argv) {
@@ -100,6 +104,7 @@ async function main() {
     const lib = await runSide('lib', scenario, endpoint, libKey);
     const libCounts = await take();
     const raw = await runSide('raw', scenario, endpoint, rawKey);
+    const stateful = await runSide('stateful', scenario, endpoint, rawKey);
     await take();
     const row = (await client.send(new GetItemCommand({ TableName: TABLE, Key: { key: { S: libKey } }, ConsistentRead: true }))).Item?.value?.M ?? {};
     const invocations = scenario.environments * scenario.invocations;
@@ -107,7 +112,11 @@ async function main() {
     const stored = Number(row.total?.N ?? 0) + lib.reduce((sum, _r, i) => sum + Number(row[`e${i}`]?.N ?? 0), 0);
     const lost = 2 * invocations - stored;
     const writes = (libCounts.PutItem ?? 0) + (libCounts.UpdateItem ?? 0);
-    const times = (side) => side.flatMap((r) => r.times);
+    const times = (side) => side.flatMap((r) => r.times.map((t) => t.ms));
+    // Each environment's first invocation is its cold start (the library reads the row then): the
+    // rest are reported apart as well.
+    const warm = (side) => side.flatMap((r) => r.times.filter((t) => t.n > 0).map((t) => t.ms));
+    const first = (side) => side.flatMap((r) => r.times.filter((t) => t.n === 0).map((t) => t.ms));
     const [libP50, libP99, rawP50, rawP99] = [percentile(times(lib), 50), percentile(times(lib), 99), percentile(times(raw), 50), percentile(times(raw), 99)];
     rows.push({
       scenario: scenario.name,
@@ -119,21 +128,28 @@ async function main() {
       conflicts: lib.reduce((sum, r) => sum + (r.stats?.conflicts ?? 0), 0),
       p50: { lib: libP50, raw: rawP50, ratio: libP50 / rawP50 },
       p99: { lib: libP99, raw: rawP99, ratio: libP99 / rawP99 },
+      statefulP99: { lib: libP99, raw: percentile(times(stateful), 99), ratio: libP99 / percentile(times(stateful), 99) },
+      warmP99: { lib: percentile(warm(lib), 99), raw: percentile(warm(raw), 99), ratio: percentile(warm(lib), 99) / percentile(warm(raw), 99) },
+      cpuPerInvocationMs: { lib: lib.reduce((sum, r) => sum + r.cpuMs, 0) / invocations, raw: raw.reduce((sum, r) => sum + r.cpuMs, 0) / invocations },
+      firstP50: { lib: percentile(first(lib), 50), raw: percentile(first(raw), 50), stateful: percentile(first(stateful), 50) },
       rawFailed: raw.reduce((sum, r) => sum + r.failures.length, 0),
       failures: lib.flatMap((r) => r.failures).slice(0, 3),
     });
     const last = rows.at(-1);
     console.log(
       `${scenario.name.padEnd(44)} failed ${failed}, lost ${lost}, writes/invocation ${last.writesPerInvocation.toFixed(3)}, ` +
-        `p50 ${libP50.toFixed(1)} / ${rawP50.toFixed(1)} ms (${last.p50.ratio.toFixed(2)}x), p99 ${libP99.toFixed(1)} / ${rawP99.toFixed(1)} ms (${last.p99.ratio.toFixed(2)}x)`,
+        `p50 ${libP50.toFixed(1)} / ${rawP50.toFixed(1)} ms (${last.p50.ratio.toFixed(2)}x), p99 ${libP99.toFixed(1)} / ${rawP99.toFixed(1)} ms (${last.p99.ratio.toFixed(2)}x), against stateful raw ${last.statefulP99.ratio.toFixed(2)}x, warm p99 ${last.warmP99.ratio.toFixed(2)}x`,
     );
   }
-  console.log('\n| scenario | invocations | failed | lost | write requests / invocation | conflicts | p50 library / raw | p99 library / raw |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('\n| scenario | invocations | failed | lost | write requests / invocation | conflicts | p50 library / raw | p99 library / raw | p99 library / stateful raw | p99 without cold starts | first invocation p50 library / raw / stateful | client CPU / invocation |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
       `| ${r.scenario} | ${r.invocations} | ${r.failed} | ${r.lost} | ${r.writesPerInvocation.toFixed(3)} | ${r.conflicts} | ` +
-        `${r.p50.lib.toFixed(1)} / ${r.p50.raw.toFixed(1)} ms = ${r.p50.ratio.toFixed(2)}x | ${r.p99.lib.toFixed(1)} / ${r.p99.raw.toFixed(1)} ms = ${r.p99.ratio.toFixed(2)}x |`,
+        `${r.p50.lib.toFixed(1)} / ${r.p50.raw.toFixed(1)} ms = ${r.p50.ratio.toFixed(2)}x | ${r.p99.lib.toFixed(1)} / ${r.p99.raw.toFixed(1)} ms = ${r.p99.ratio.toFixed(2)}x | ` +
+        `${r.statefulP99.raw.toFixed(1)} ms = ${r.statefulP99.ratio.toFixed(2)}x | ` +
+        `${r.warmP99.lib.toFixed(1)} / ${r.warmP99.raw.toFixed(1)} ms = ${r.warmP99.ratio.toFixed(2)}x | ${r.firstP50.lib.toFixed(1)} / ${r.firstP50.raw.toFixed(1)} / ${r.firstP50.stateful.toFixed(1)} ms | ` +
+        `${r.cpuPerInvocationMs.lib.toFixed(2)} / ${r.cpuPerInvocationMs.raw.toFixed(2)} ms |`,
     );
   }
   mkdirSync(dirname(jsonPath), { recursive: true });

@@ -2,6 +2,7 @@
  * DynamoDBRowStore.update: a write of changes (set / remove / add a delta) under the row's
  * revision, against dynalite. Fields the changes do not name stay as stored, whoever wrote them.
  */
+import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { resolveOptions } from '../../src/persistence/options';
 import { DynamoDBRowStore, newWriteId, type StoredRow } from '../../src/persistence/RowStore';
 import type { FieldChange } from '../../src/persistence/FieldChange';
@@ -115,5 +116,37 @@ describe('DynamoDBRowStore.update: writing changes, not the whole state', () => 
     const client = recordingClient(dynamo.endpoint);
     const store = new DynamoDBRowStore(client, resolveOptions({ tableName: 'NoSuchTableForChanges' }, {}), 'k', new SizeCache());
     await expect(store.update(changes([['a', { kind: 'remove' }]]), {}, 1, newWriteId())).resolves.toEqual({ status: 'table-missing' });
+  });
+
+  it('writes into a row that names no write (0.1.0, another program), and settles a write id that vanished meanwhile by one retry', async () => {
+    const tableKey = uniqueKey('changes');
+    const { client, store } = storeFor(tableKey);
+    await store.createMissingTable();
+    const conditions: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'UpdateItemCommand') conditions.push(String((args.input as { ConditionExpression?: string }).ConditionExpression));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordConditions' },
+    );
+    const key = { key: { S: tableKey } };
+    await client.send(new PutItemCommand({ TableName: TABLE, Item: { ...key, value: { M: { n: { N: '1' } } }, revision: { N: '1' }, format: { N: '1' } } }));
+    const add = () => changes([['n', { kind: 'add', delta: { N: '1' }, from: { N: '0' } }]]);
+    await store.get();
+    await expect(store.update(add(), { n: { N: '2' } }, 1, newWriteId())).resolves.toMatchObject({ status: 'written', revision: 2 });
+    // The row names a write from now on: the shorter condition.
+    await expect(store.update(add(), { n: { N: '3' } }, 2, newWriteId())).resolves.toMatchObject({ status: 'written', revision: 3 });
+    expect(conditions).toEqual([
+      'attribute_exists(#state) AND (attribute_not_exists(#writeId) OR #writeId <> :writeId)',
+      'attribute_exists(#state) AND #writeId <> :writeId',
+    ]);
+    // Another program rewrites the row without a write id: the change still lands exactly once,
+    // at once or after one conflict (a server that takes a missing attribute as unequal, or not).
+    await client.send(new UpdateItemCommand({ TableName: TABLE, Key: key, UpdateExpression: 'REMOVE writeId' }));
+    let outcome = await store.update(add(), { n: { N: '4' } }, 3, newWriteId());
+    if (outcome.status === 'conflict') outcome = await store.update(add(), { n: { N: '4' } }, 3, newWriteId());
+    expect(outcome).toMatchObject({ status: 'written' });
+    expect((await readItem(client, TABLE, tableKey))?.value?.M).toEqual({ n: { N: '4' } });
   });
 });

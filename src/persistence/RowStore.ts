@@ -97,6 +97,8 @@ export class DynamoDBRowStore implements RowStore {
   private readonly format: ItemFormat;
   private readonly items: DynamoDBItems;
   private readonly large: LargeStateStorage;
+  /** Whether the row as last seen names the write that made it (ItemFormat.update). */
+  private rowHasWriteId = false;
 
   constructor(
     client: DynamoDBSender,
@@ -182,8 +184,10 @@ export class DynamoDBRowStore implements RowStore {
       }
       outcome = await this.conflictOutcome(current, writeId, signal);
     }
-    if (outcome.status === 'written') await this.large.replaced(state);
-    else if (parts.length > 0) await this.large.discard(parts);
+    if (outcome.status === 'written') {
+      this.rowHasWriteId = true;
+      await this.large.replaced(state);
+    } else if (parts.length > 0) await this.large.discard(parts);
     return outcome;
   }
 
@@ -196,7 +200,7 @@ export class DynamoDBRowStore implements RowStore {
   ): Promise<WriteOutcome> {
     if (!this.large.fitsInRow(fields)) return { status: 'rewrite' };
     const result = await this.items.update(
-      { Key: this.format.key, ...this.format.update(changes, expectedRevision, writeId), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
+      { Key: this.format.key, ...this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
       signal,
     );
     if (result === TABLE_MISSING) return { status: 'table-missing' };
@@ -212,6 +216,7 @@ export class DynamoDBRowStore implements RowStore {
       }
       return this.conflictOutcome(current, writeId, signal, true);
     }
+    this.rowHasWriteId = true;
     const row = await this.read(result.updated, signal);
     const revision = this.format.revisionOf(result.updated);
     return row === 'parts-replaced' ? { status: 'written', revision, layout: 'map' } : { status: 'written', revision, layout: 'map', row };
@@ -222,7 +227,6 @@ export class DynamoDBRowStore implements RowStore {
     await createTable(this.items, this.options, this.location, signal);
   }
 
-  /** A failed condition: this very write, whose answer was lost and whose resend failed the condition, or another writer's row. */
   /**
    * A failed condition: this very write, whose answer was lost and whose resend failed the
    * condition, or another writer's row. A write of changes that was this one is taken in whole:
@@ -250,6 +254,7 @@ export class DynamoDBRowStore implements RowStore {
   private async read(item: Record<string, AttributeValue>, signal?: DeadlineSignal): Promise<StoredRow | 'parts-replaced'> {
     try {
       const parsed = this.format.parse(item);
+      this.rowHasWriteId = parsed.writeId !== undefined;
       const fields = await this.large.read(parsed.state, signal);
       if (fields === 'parts-replaced') return fields;
       // The newest row this environment has seen: its parts are the ones the next write replaces.
@@ -258,6 +263,7 @@ export class DynamoDBRowStore implements RowStore {
     } catch (error) {
       if (!(error instanceof CorruptRowError) || this.options.onCorruptRow === 'fail') throw error;
       warnStartingFresh(error);
+      this.rowHasWriteId = false;
       this.large.seen(undefined);
       // Keep the revision: the next write must replace exactly this row.
       return { fields: {}, revision: this.format.revisionOf(item) };
