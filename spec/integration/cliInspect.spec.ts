@@ -1,5 +1,5 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { Expiring, FORMAT_VERSION, Persistent, PersistentHandler } from '../../src';
+import { Expiring, Persistent, PersistentHandler } from '../../src';
 import { bigEnvironment } from '../support/bigState';
 import { runCli } from '../support/cli';
 import { lambdaContext, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
@@ -41,7 +41,7 @@ describe('CLI: inspect', () => {
     const result = await inspect(key);
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ table: TABLE, key, format: FORMAT_VERSION, revision: 1, layout: 'map', size: { items: 1 } });
+    expect(report).toMatchObject({ table: TABLE, key, format: 1 /* no field in an item of its own */, revision: 1, layout: 'map', size: { items: 1 } });
     expect(Date.parse(report.updatedAt)).not.toBeNaN();
     expect(report.fields).toEqual({
       count: 3,
@@ -69,6 +69,20 @@ describe('CLI: inspect', () => {
     expect(report.size.state).toBeGreaterThan(1024 * 1024);
     // gzip: the stored row is far smaller than the state.
     expect(report.size.stored).toBeLessThan(100 * 1024);
+  });
+
+  it('shows which fields live in items of their own, with their keys and sizes', async () => {
+    const key = uniqueKey('fielditems');
+    await bigEnvironment(dynamo.endpoint, TABLE, key).handler({ op: 'text', kb: 100 });
+    const result = await inspect(key);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ format: 2, layout: 'map', size: { items: 2 } });
+    expect(report.fields.text).toHaveLength(100 * 1024);
+    expect(report.where.text).toEqual({ stored: 'own item', bytes: 100 * 1024, key: `${key}#field#0#text` });
+    for (const [name, where] of Object.entries(report.where as Record<string, { stored: string }>)) {
+      if (name !== 'text') expect(where.stored).toBe('row');
+    }
   });
 
   it('reads a state split into part items and counts them', async () => {

@@ -27,9 +27,16 @@ function auditedClient(): DynamoDBClient & { sent: Sent[] } {
   client.sent = [];
   client.middlewareStack.add(
     (next, context) => (args) => {
-      const input = args.input as { Key?: Record<string, { S?: string }>; Item?: Record<string, { S?: string }> };
-      const key = (input.Key ?? input.Item)?.key?.S;
-      client.sent.push({ action: `dynamodb:${String(context.commandName).replace(/Command$/, '')}`, key });
+      const input = args.input as {
+        Key?: Record<string, { S?: string }>;
+        Item?: Record<string, { S?: string }>;
+        RequestItems?: Record<string, { Keys?: Record<string, { S?: string }>[] }>;
+      };
+      const action = `dynamodb:${String(context.commandName).replace(/Command$/, '')}`;
+      // A batch touches every key it names: IAM evaluates LeadingKeys over all of them.
+      if (input.RequestItems !== undefined) {
+        for (const request of Object.values(input.RequestItems)) for (const key of request.Keys ?? []) client.sent.push({ action, key: key.key?.S });
+      } else client.sent.push({ action, key: (input.Key ?? input.Item)?.key?.S });
       return next(args);
     },
     { step: 'initialize', name: 'auditRequests' },
@@ -71,13 +78,17 @@ class Large extends PersistentHandler<{ size: number }, number> {
 }
 
 describe('policyFor: every request the store sends is allowed, for the function\'s own keys only', () => {
-  it('covers table creation, cold start, small, packed and split writes, replaced parts and a write of changes', async () => {
+  it('covers table creation, cold start, small, packed and split writes, replaced parts, field items and a write of changes', async () => {
     const tableName = `Iam${uniqueKey('t').replace(/[^A-Za-z0-9]/g, '')}`;
     const tableKey = uniqueKey('iam-fn');
     const client = auditedClient();
     const handler = Large.bind({ client, tableName, tableKey });
     await handler({ size: 10 }, lambdaContext()); // creates the table, reads, writes a small row
-    await handler({ size: 300 * 1024 }, lambdaContext()); // too large for a readable map: packed or split
+    await handler({ size: 100 * 1024 }, lambdaContext()); // a large field: its own item
+    // A cold start reads the row, then the field's item with a BatchGetItem.
+    const cold = new DynamoDBRowStore(client, resolveOptions({ tableName, tableKey }, {}), tableKey, new SizeCache());
+    expect(Object.keys((await cold.get()) as object)).toContain('fields');
+    await handler({ size: 300 * 1024 }, lambdaContext()); // over 350 KB as base64: the state packed, or split
     await handler({ size: 1500 * 1024 }, lambdaContext()); // split into part items
     await handler({ size: 1600 * 1024 }, lambdaContext()); // new parts; the replaced ones deleted
     await handler({ size: 10 }, lambdaContext()); // back to a small row; the last parts deleted
@@ -89,6 +100,7 @@ describe('policyFor: every request the store sends is allowed, for the function\
 
     const actions = [...new Set(client.sent.map((sent) => sent.action))].sort();
     expect(actions).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:CreateTable',
       'dynamodb:DeleteItem',
       'dynamodb:DescribeTable',

@@ -30,7 +30,7 @@ describe('stats', () => {
     await handler(undefined, lambdaContext());
     await handler(undefined, lambdaContext());
     await handler(undefined, lambdaContext());
-    expect(handler.stats.requests).toEqual({ GetItem: 1, PutItem: 1, UpdateItem: 2, DeleteItem: 0, CreateTable: 0, DescribeTable: 0 });
+    expect(handler.stats.requests).toEqual({ GetItem: 1, BatchGetItem: 0, PutItem: 1, UpdateItem: 2, DeleteItem: 0, CreateTable: 0, DescribeTable: 0 });
     // A consistent read of an item under 4 KB is 1 RCU; a write of an item under 1 KB, 1 WCU.
     if (ON_MOTO) expect(handler.stats.writeUnits).toBeGreaterThan(0);
     else expect(handler.stats).toMatchObject({ readUnits: 1, writeUnits: 3 });

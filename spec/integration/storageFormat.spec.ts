@@ -31,7 +31,7 @@ class Documented extends PersistentHandler<void, unknown> {
 describe('docs/storage-format.md', () => {
   it('shows exactly the item the library writes', async () => {
     const page = readFileSync(join(__dirname, '../..', 'docs', 'storage-format.md'), 'utf8');
-    const documented = JSON.parse(/```json\n([\s\S]*?)```/.exec(page)![1]!);
+    const documented = jsonBlocks(page).find((block) => block.value?.M?.settings !== undefined)!;
     const client = recordingClient(dynamo.endpoint);
     await Documented.bind({ client, tableKey: 'my-function', tableName: TABLE })(undefined, lambdaContext());
     const item = await readItem(client, TABLE, 'my-function');
@@ -39,7 +39,47 @@ describe('docs/storage-format.md', () => {
     expect(item?.format).toEqual(documented.format);
     expect(Object.keys(item ?? {}).sort()).toEqual(Object.keys(documented).sort());
   });
+
+  it('shows exactly the row and the slot item of a field in an item of its own', async () => {
+    const page = readFileSync(join(__dirname, '../..', 'docs', 'storage-format.md'), 'utf8');
+    const blocks = jsonBlocks(page);
+    const slot = blocks.find((block) => block.field !== undefined)!;
+    const row = blocks.find((block) => block.items !== undefined)!;
+    class Report extends PersistentHandler<string, unknown> {
+      @Persistent({ merge: 'sum' }) count = 0;
+      @Persistent() tag = '';
+      @Persistent() report = '';
+      async handler(letter: string) {
+        this.count += 1;
+        this.tag = 'weekly';
+        this.report = letter.repeat(102_400);
+        return undefined;
+      }
+    }
+    const client = recordingClient(dynamo.endpoint);
+    const handler = Report.bind({ client, tableKey: 'my-function', tableName: `${TABLE}Items` });
+    await handler('a', lambdaContext());
+    await handler('b', lambdaContext());
+    const stored = (await readItem(client, `${TABLE}Items`, 'my-function'))!;
+    expect(Object.keys(stored).sort()).toEqual(Object.keys(row).sort());
+    expect(Object.keys(stored.value!.M!).sort()).toEqual(Object.keys(row.value.M).sort());
+    expect(stored.format).toEqual(row.format);
+    expect(Object.keys(stored.items!.M!.report!.M!).sort()).toEqual(Object.keys(row.items.M.report.M).sort());
+    expect(stored.items!.M!.report!.M!.slot).toEqual(row.items.M.report.M.slot);
+    expect(stored.items!.M!.report!.M!.size).toEqual(row.items.M.report.M.size);
+    const item = (await readItem(client, `${TABLE}Items`, slot.key.S))!;
+    expect(Object.keys(item).sort()).toEqual(Object.keys(slot).sort());
+    expect(item.field).toEqual(slot.field);
+    expect(item.writeId).toEqual(stored.items!.M!.report!.M!.writeId);
+    expect(item.value?.S).toHaveLength(102_400);
+  });
 });
+
+/** The ```json blocks of a page, parsed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function jsonBlocks(page: string): any[] {
+  return [...page.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => JSON.parse(match[1]!));
+}
 
 describe('rows this library did not write', () => {
   class Reader extends PersistentHandler<void, unknown> {

@@ -124,9 +124,9 @@ describe('AccessDenied', () => {
         {
           Sid: 'ReadWriteOwnRow',
           Effect: 'Allow',
-          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
           Resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${tableName}`,
-          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['my-fn', 'my-fn#part#*'] } },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['my-fn', 'my-fn#part#*', 'my-fn#field#*'] } },
         },
         {
           Sid: 'CreateTableOnFirstUse',

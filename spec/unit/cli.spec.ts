@@ -56,7 +56,7 @@ describe('CLI: policy', () => {
   it("prints policyFor()'s document, confined to the function's row with LeadingKeys", async () => {
     const { policy, stderr } = await policyOf(['--function', 'orders', '--table', 'State']);
     expect(policy).toEqual(policyFor({ tableName: 'State', tableKey: 'orders', createTable: true }));
-    expect(JSON.stringify(policy)).toContain('"dynamodb:LeadingKeys":["orders","orders#part#*"]');
+    expect(JSON.stringify(policy)).toContain('"dynamodb:LeadingKeys":["orders","orders#part#*","orders#field#*"]');
     expect(stderr).toBe('');
   });
 

@@ -31,6 +31,7 @@ describe('resolveOptions', () => {
       tableCreationTimeoutMs: 60_000,
       refreshAfterMs: Infinity,
       maxStateBytes: 4 * 1024 * 1024,
+      largeFieldBytes: 4096,
       onCorruptRow: 'fail',
     });
   });

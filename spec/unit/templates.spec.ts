@@ -79,7 +79,7 @@ describe.each(EXAMPLES_AND_COMMANDS)('Example examples/$file', ({ file, argv, ta
       policyFor({ tableName: 'AWSLambdaPersistence', tableKey: 'counter', createTable: !tableInTemplate, region: REGION, account: ACCOUNT, partition: 'aws-cn' }),
     );
     const statements = (policy as { Statement: { Action: string[]; Resource: string; Condition?: object }[] }).Statement;
-    expect(statements[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['counter', 'counter#part#*'] } });
+    expect(statements[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['counter', 'counter#part#*', 'counter#field#*'] } });
     for (const statement of statements) {
       expect(statement.Action.filter((action) => action.includes('*'))).toEqual([]);
       // The stack's partition: a template deployed in AWS China or GovCloud names its own.

@@ -19,16 +19,21 @@ export interface RowReport {
   readonly format: number;
   readonly revision: number;
   readonly updatedAt?: string;
-  /** Where the state is: a readable map in the row, packed (gzip) in the row, or split into part items. */
+  /** Where the state is (the fields not in items of their own): a readable map in the row, packed (gzip) in the row, or split into part items. */
   readonly layout: 'map' | 'packed' | 'parts';
   readonly size: {
     /** The encoded state with the row's bookkeeping: what `maxStateBytes` limits. */
     readonly state: number;
-    /** What DynamoDB stores for the row and its part items. */
+    /** What DynamoDB stores for the row, its part items and its field items. */
     readonly stored: number;
-    /** The row plus its part items. */
+    /** How many items hold it: the row, its part items and its field items. */
     readonly items: number;
   };
+  /**
+   * Where each field is stored and its encoded size as DynamoDB counts it: in the row (`row`, or
+   * `row, packed` / `parts` for a large state), or in an item of its own (`own item`, with its key).
+   */
+  readonly where: Record<string, { readonly stored: 'row' | 'row, packed' | 'parts' | 'own item'; readonly bytes: number; readonly key?: string }>;
   /** Each field decoded, in the notation of {@link readableJson}; `{ "@error": ... }` for one that cannot be. */
   readonly fields: Record<string, unknown>;
 }
@@ -68,7 +73,14 @@ export async function inspectRow(
   const parsed = format.parse(rowItem);
   const read = items.slice(first);
   const fields: Record<string, unknown> = {};
+  const where: Record<string, RowReport['where'][string]> = {};
+  const inRow = parsed.state.kind === 'map' ? 'row' : parsed.state.kind === 'packed' ? 'row, packed' : 'parts';
   for (const [name, attribute] of Object.entries(row.fields)) {
+    const ref = parsed.refs?.get(name);
+    where[name] =
+      ref === undefined
+        ? { stored: inRow, bytes: attributeSize(attribute) }
+        : { stored: 'own item', bytes: attributeSize(attribute), key: format.fieldKey(name, ref.slot)[options.keyFieldName]!.S! };
     try {
       fields[name] = readableJson(decodeValue(name, attribute));
     } catch (error) {
@@ -88,6 +100,7 @@ export async function inspectRow(
       stored: read.reduce((total, item) => total + itemSize(item), 0),
       items: read.length,
     },
+    where,
     fields,
   };
 }

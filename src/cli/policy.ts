@@ -17,7 +17,7 @@ export const policyCommand: Command = {
   details:
     "Prints the IAM policy document a function's execution role needs. With --function, the " +
     'dynamodb:LeadingKeys condition confines the role to that function\'s row and its "<name>#part#*" ' +
-    "items, so it cannot read or overwrite another function's state. --no-create leaves out the " +
+    'and "<name>#field#*" items, so it cannot read or overwrite another function\'s state. --no-create leaves out the ' +
     'table-creation actions: use it when infrastructure code creates the table (createTable: false).',
   options: {
     table: { type: 'string', placeholder: 'name', description: 'The table (default: AWSLambdaPersistence)' },

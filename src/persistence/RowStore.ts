@@ -5,7 +5,8 @@ import type { DeadlineSignal } from './Deadline';
 import type { FieldChanges } from './FieldChange';
 import type { DynamoDBSender, ResolvedOptions } from './options';
 import { DynamoDBItems, TABLE_MISSING, TOO_LARGE, type ConditionFailed, type TableMissing } from './storage/DynamoDBItems';
-import { ItemFormat, type StateLayout } from './storage/itemFormat';
+import { FieldItems } from './storage/fieldItems';
+import { ItemFormat, type FieldRef, type StateLayout } from './storage/itemFormat';
 import { LargeStateStorage } from './storage/largeState';
 import type { SizeCache } from './storage/sizes';
 import { Stats } from './Stats';
@@ -81,6 +82,9 @@ export interface RowStore {
   readonly rowOverhead: number;
 }
 
+// The largest ref a row records (for sizing a row before its refs exist): two write ids, a size.
+const LARGEST_REF: FieldRef = { slot: 0, writeId: '0'.repeat(36), previous: '0'.repeat(36), size: 999_999 };
+
 // A reader whose parts were replaced under it (a newer write committed) re-reads the row this often.
 const MAX_PART_READS = 5;
 
@@ -97,8 +101,13 @@ export class DynamoDBRowStore implements RowStore {
   private readonly format: ItemFormat;
   private readonly items: DynamoDBItems;
   private readonly large: LargeStateStorage;
+  private readonly fieldItems: FieldItems;
   /** Whether the row as last seen names the write that made it (ItemFormat.update). */
   private rowHasWriteId = false;
+  /** Whether the row as last seen can point to field items with a write of changes (it has `items`). */
+  private rowHasItems = false;
+  /** Whether the row as last read holds a large field in its map (written by 0.1.0): the next write moves it out, whole. */
+  private largeInMap = false;
 
   constructor(
     client: DynamoDBSender,
@@ -123,6 +132,7 @@ export class DynamoDBRowStore implements RowStore {
       onItemRead,
     );
     this.large = new LargeStateStorage(this.items, this.format, sizes, this.location);
+    this.fieldItems = new FieldItems(this.items, this.format, sizes, options.largeFieldBytes);
   }
 
   get rowOverhead(): number {
@@ -152,7 +162,22 @@ export class DynamoDBRowStore implements RowStore {
     signal?: DeadlineSignal,
   ): Promise<WriteOutcome> {
     const revision = expectedRevision + 1;
-    const { state, parts } = this.large.layout(fields, writeId);
+    // Large fields into their slot items first: the row points to them only once they are stored.
+    const inRow: Record<string, AttributeValue> = {};
+    const refs = new Map<string, FieldRef>();
+    for (const name of Object.keys(fields)) {
+      const attribute = fields[name]!;
+      if (!this.fieldItems.isLarge(attribute)) {
+        inRow[name] = attribute;
+        continue;
+      }
+      const placed = await this.fieldItems.place(name, attribute, writeId, signal);
+      if (placed === TABLE_MISSING) return { status: 'table-missing' };
+      // A slot holds a write this environment did not expect: read the row, then try again.
+      if ('conflict' in placed) return { status: 'conflict' };
+      refs.set(name, placed);
+    }
+    const { state, parts } = this.large.layout(inRow, writeId, this.format.refsSize(refs));
     const condition = this.format.revisionCondition(expectedRevision);
     // Parts first: the row points to them only once they are all stored, so a reader never
     // follows the row to a part that is not there yet.
@@ -160,7 +185,7 @@ export class DynamoDBRowStore implements RowStore {
     if (result === undefined) {
       result = await this.items.put(
         {
-          Item: this.format.item(state, revision, writeId),
+          Item: this.format.item(state, revision, writeId, refs),
           ...condition,
           // DynamoDB returns the current item with the failure, which saves a GetItem on a conflict.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -186,6 +211,9 @@ export class DynamoDBRowStore implements RowStore {
     }
     if (outcome.status === 'written') {
       this.rowHasWriteId = true;
+      this.rowHasItems = refs.size > 0;
+      this.largeInMap = false;
+      this.fieldItems.seen(refs);
       await this.large.replaced(state);
     } else if (parts.length > 0) await this.large.discard(parts);
     return outcome;
@@ -198,11 +226,40 @@ export class DynamoDBRowStore implements RowStore {
     writeId: string,
     signal?: DeadlineSignal,
   ): Promise<WriteOutcome> {
-    if (!this.large.fitsInRow(fields)) return { status: 'rewrite' };
-    const result = await this.items.update(
-      { Key: this.format.key, ...this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId), ReturnValuesOnConditionCheckFailure: 'ALL_OLD' },
-      signal,
-    );
+    // A row of 0.1.0 with a large field in its map: one whole-row write moves it into its own item.
+    if (this.largeInMap) return { status: 'rewrite' };
+    // Which fields the row will point to after this write: those it points to now that this write
+    // does not bring back into the map, and the large new values. Sized before anything is sent.
+    const current = this.fieldItems.refs;
+    const large = new Set<string>();
+    const unrefer = new Set<string>();
+    for (const [name, change] of changes) {
+      if (change.kind === 'set' && this.fieldItems.isLarge(change.attribute)) large.add(name);
+      else if (current.has(name)) unrefer.add(name);
+    }
+    // The row cannot point to a field item yet (it has no `items`): a whole-row write can.
+    if (large.size > 0 && !this.rowHasItems) return { status: 'rewrite' };
+    const referred = new Map<string, FieldRef>();
+    for (const [name, ref] of current) if (!unrefer.has(name) && !large.has(name)) referred.set(name, ref);
+    for (const name of large) referred.set(name, LARGEST_REF);
+    let inRow = fields;
+    if (referred.size > 0) {
+      const copy: Record<string, AttributeValue> = {};
+      for (const name of Object.keys(fields)) if (!referred.has(name)) copy[name] = fields[name]!;
+      inRow = copy;
+    }
+    if (!this.large.fitsInRow(inRow, this.format.refsSize(referred))) return { status: 'rewrite' };
+    const refer = new Map<string, { ref: FieldRef; expected: string | undefined }>();
+    for (const name of large) {
+      const change = changes.get(name) as { readonly attribute: AttributeValue };
+      const placed = await this.fieldItems.place(name, change.attribute, writeId, signal);
+      if (placed === TABLE_MISSING) return { status: 'table-missing' };
+      // A slot holds a write this environment did not expect: read the row, then try again.
+      if ('conflict' in placed) return { status: 'conflict' };
+      refer.set(name, { ref: placed, expected: current.get(name)?.writeId });
+    }
+    const parts = this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId, { refer, unrefer });
+    const result = await this.items.update({ Key: this.format.key, ...parts, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }, signal);
     if (result === TABLE_MISSING) return { status: 'table-missing' };
     if (result === TOO_LARGE) return { status: 'rewrite' };
     if ('conflict' in result) {
@@ -217,7 +274,7 @@ export class DynamoDBRowStore implements RowStore {
       return this.conflictOutcome(current, writeId, signal, true);
     }
     this.rowHasWriteId = true;
-    const row = await this.read(result.updated, signal);
+    const row = await this.read(result.updated, signal, false);
     const revision = this.format.revisionOf(result.updated);
     return row === 'parts-replaced' ? { status: 'written', revision, layout: 'map' } : { status: 'written', revision, layout: 'map', row };
   }
@@ -250,21 +307,36 @@ export class DynamoDBRowStore implements RowStore {
     return row === 'parts-replaced' ? { status: 'conflict' } : { status: 'conflict', current: row };
   }
 
-  /** A row item as the stored row, under the corrupt-row policy. */
-  private async read(item: Record<string, AttributeValue>, signal?: DeadlineSignal): Promise<StoredRow | 'parts-replaced'> {
+  /**
+   * A row item as the stored row, under the corrupt-row policy: its state map, or its packed or
+   * split state, with the fields in items of their own. `read`: the item comes from a read of the
+   * row (not from a write's answer), so it tells whether 0.1.0 left a large field in the map.
+   */
+  private async read(item: Record<string, AttributeValue>, signal?: DeadlineSignal, read = true): Promise<StoredRow | 'parts-replaced'> {
     try {
       const parsed = this.format.parse(item);
       this.rowHasWriteId = parsed.writeId !== undefined;
-      const fields = await this.large.read(parsed.state, signal);
+      let fields = await this.large.read(parsed.state, signal);
       if (fields === 'parts-replaced') return fields;
-      // The newest row this environment has seen: its parts are the ones the next write replaces.
+      if (parsed.refs !== undefined && parsed.refs.size > 0) {
+        const held = await this.fieldItems.read(parsed.refs, signal);
+        if (held === 'replaced') return 'parts-replaced';
+        fields = { ...fields, ...held };
+      }
+      // The newest row this environment has seen: its parts and field items are the ones the next write replaces.
       this.large.seen(parsed.state);
+      this.fieldItems.seen(parsed.refs);
+      this.rowHasItems = parsed.refs !== undefined;
+      if (read) this.largeInMap = parsed.state.kind === 'map' && Object.values(parsed.state.fields).some((attribute) => this.fieldItems.isLarge(attribute));
       return { fields, revision: parsed.revision, layout: parsed.state.kind, ...(parsed.writeId !== undefined && { writeId: parsed.writeId }) };
     } catch (error) {
       if (!(error instanceof CorruptRowError) || this.options.onCorruptRow === 'fail') throw error;
       warnStartingFresh(error);
       this.rowHasWriteId = false;
+      this.rowHasItems = false;
+      this.largeInMap = false;
       this.large.seen(undefined);
+      this.fieldItems.seen(undefined);
       // Keep the revision: the next write must replace exactly this row.
       return { fields: {}, revision: this.format.revisionOf(item) };
     }

@@ -24,12 +24,13 @@ export interface PersistenceStats {
 }
 
 /** The DynamoDB operations the library sends. */
-export type DynamoDBOperation = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'CreateTable' | 'DescribeTable';
+export type DynamoDBOperation = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'CreateTable' | 'DescribeTable';
 
 /** The counters behind {@link PersistenceStats}, kept by the store and the write queue. */
 export class Stats implements PersistenceStats {
   readonly requests: Record<DynamoDBOperation, number> = {
     GetItem: 0,
+    BatchGetItem: 0,
     PutItem: 0,
     UpdateItem: 0,
     DeleteItem: 0,
@@ -41,17 +42,17 @@ export class Stats implements PersistenceStats {
   conflicts = 0;
   retries = 0;
 
-  /** A request sent, and the capacity its answer reported (if any). */
-  sent(operation: DynamoDBOperation, consumed?: { CapacityUnits?: number; ReadCapacityUnits?: number; WriteCapacityUnits?: number }): void {
+  /** A request sent, and the capacity its answer reported (if any; a batch reports one entry per table). */
+  sent(operation: DynamoDBOperation, consumed?: { CapacityUnits?: number } | readonly { CapacityUnits?: number }[]): void {
     this.requests[operation] += 1;
-    this.consumed(operation, consumed);
+    for (const entry of Array.isArray(consumed) ? consumed : [consumed]) this.consumed(operation, entry);
   }
 
   /** Capacity reported by an answer, or by a failure (DynamoDB counts a refused conditional write too). */
   consumed(operation: DynamoDBOperation, consumed?: { CapacityUnits?: number }): void {
     const units = consumed?.CapacityUnits;
     if (typeof units !== 'number') return;
-    if (operation === 'GetItem') this.readUnits += units;
+    if (operation === 'GetItem' || operation === 'BatchGetItem') this.readUnits += units;
     else this.writeUnits += units;
   }
 }

@@ -20,17 +20,23 @@ export interface PolicyTarget {
 }
 
 /**
- * The item-level actions the library's store sends (UpdateItem: a write of changed fields;
- * DeleteItem: parts of a large state it replaced). spec/integration/iamPolicy.spec.ts fails when the store sends
- * a command this list does not allow.
+ * The item-level actions the library's store sends (BatchGetItem: fields in items of their own, on
+ * a cold start; UpdateItem: a write of changed fields; DeleteItem: parts of a large state it
+ * replaced). spec/integration/iamPolicy.spec.ts fails when the store sends a command this list does
+ * not allow.
  */
-export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+
+/** The keys of a function's items, as `dynamodb:LeadingKeys` patterns: its row, its part items, its field items. */
+export function leadingKeys(tableKey: string): string[] {
+  return [tableKey, `${tableKey}#part#*`, `${tableKey}#field#*`];
+}
 /** The table-level actions used to create a missing table. */
 export const TABLE_ACTIONS = ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:TagResource'] as const;
 
 /**
  * Builds the policy document. With `tableKey`, the `dynamodb:LeadingKeys` condition keeps the
- * function to its own row (and the part items of a large state, keyed `<tableKey>#part#...`), so one
+ * function to its own row (and its part and field items, keyed `<tableKey>#part#...` and `<tableKey>#field#...`), so one
  * function cannot read or overwrite another's state.
  *
  * @example
@@ -47,7 +53,7 @@ export function policyFor(target: PolicyTarget): object {
       Action: [...ITEM_ACTIONS],
       Resource: arn,
       ...(target.tableKey !== undefined && {
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [target.tableKey, `${target.tableKey}#part#*`] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': leadingKeys(target.tableKey) } },
       }),
     },
   ];

@@ -158,6 +158,17 @@ export interface PersistenceOptions {
    */
   maxStateBytes?: number;
   /**
+   * A field whose encoded value is larger than this many bytes is stored in an item of its own
+   * (two, in fact: the live value and the one before, which the next change overwrites), and the row
+   * only points to it, so that a change to the other fields costs what they weigh: DynamoDB bills a
+   * write by the whole item's size, 1 WCU per KB. Such a change then writes the field's item and the
+   * row (two requests), and a cold start reads the row and then those items (one `BatchGetItem`).
+   * With the default, a state under 4 KB is always one item. Values over 350 KB stay with the
+   * state in the row (packed, or split into parts). Environment: `PERSISTENCE_LARGE_FIELD_BYTES`.
+   * @default 4096
+   */
+  largeFieldBytes?: number;
+  /**
    * What to do with a row this library cannot read: one written by another program (such as a
    * pickle of the Python package), by a newer release (unknown format version or tag), or damaged.
    * `'fail'` throws a `CorruptRowError` naming table, key and problem and leaves the row alone.
@@ -201,6 +212,7 @@ export interface ResolvedOptions {
   /** Re-read the row when the last read or write is older than this (0: every invocation). */
   readonly refreshAfterMs: number;
   readonly maxStateBytes: number;
+  readonly largeFieldBytes: number;
   readonly onCorruptRow: 'fail' | 'start-fresh';
 }
 
@@ -219,6 +231,7 @@ export const DEFAULTS = {
   deadlineMarginMs: 500,
   tableCreationTimeoutMs: 60_000,
   maxStateBytes: 4 * 1024 * 1024,
+  largeFieldBytes: 4096,
 } as const;
 
 /** Bookkeeping attributes stored beside the value; user attribute names must not collide. */
@@ -245,6 +258,7 @@ export const ENVIRONMENT = {
   tableCreationTimeoutMs: 'PERSISTENCE_TABLE_CREATION_TIMEOUT_MS',
   refresh: 'PERSISTENCE_REFRESH',
   maxStateBytes: 'PERSISTENCE_MAX_STATE_BYTES',
+  largeFieldBytes: 'PERSISTENCE_LARGE_FIELD_BYTES',
   onCorruptRow: 'PERSISTENCE_ON_CORRUPT_ROW',
 } as const;
 
@@ -264,6 +278,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'tableCreationTimeoutMs',
   'refresh',
   'maxStateBytes',
+  'largeFieldBytes',
   'onCorruptRow',
 ]);
 
@@ -359,6 +374,8 @@ export function resolveOptions(
     DEFAULTS.tableCreationTimeoutMs;
   const refreshAfterMs = resolveRefresh(env, options.refresh);
   const maxStateBytes = count(env, 'maxStateBytes', options.maxStateBytes, 1024) ?? DEFAULTS.maxStateBytes;
+  // Below ~1 KB a field item would cost as much to write as the row it leaves (1 WCU either way).
+  const largeFieldBytes = count(env, 'largeFieldBytes', options.largeFieldBytes, 1024) ?? DEFAULTS.largeFieldBytes;
   const onCorruptRow = nonEmpty(env[ENVIRONMENT.onCorruptRow]) ?? options.onCorruptRow ?? 'fail';
   if (onCorruptRow !== 'fail' && onCorruptRow !== 'start-fresh') {
     throw new ConfigurationError(
@@ -383,6 +400,7 @@ export function resolveOptions(
     tableCreationTimeoutMs,
     refreshAfterMs,
     maxStateBytes,
+    largeFieldBytes,
     onCorruptRow,
   };
 }
@@ -465,7 +483,15 @@ function flag(env: NodeJS.ProcessEnv, option: 'createTable', value: unknown): bo
   return value;
 }
 
-type CountOption = 'maxAttempts' | 'connectTimeoutMs' | 'requestTimeoutMs' | 'conflictRetries' | 'deadlineMarginMs' | 'tableCreationTimeoutMs' | 'maxStateBytes';
+type CountOption =
+  | 'maxAttempts'
+  | 'connectTimeoutMs'
+  | 'requestTimeoutMs'
+  | 'conflictRetries'
+  | 'deadlineMarginMs'
+  | 'tableCreationTimeoutMs'
+  | 'maxStateBytes'
+  | 'largeFieldBytes';
 
 function count(env: NodeJS.ProcessEnv, option: CountOption, value: unknown, min: number): number | undefined {
   const fromEnv = nonEmpty(env[ENVIRONMENT[option]]);

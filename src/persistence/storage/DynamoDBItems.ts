@@ -1,4 +1,5 @@
 import {
+  BatchGetItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DescribeTableCommand,
@@ -84,7 +85,9 @@ export class DynamoDBItems {
   /** Sends `command`, counting it and the capacity its answer (or failure) reports. */
   private async send<T>(operation: DynamoDBOperation, command: Parameters<DynamoDBSender['send']>[0], signal?: DeadlineSignal): Promise<T> {
     try {
-      const output = (await this.client.send(command, { abortSignal: signal })) as T & { ConsumedCapacity?: { CapacityUnits?: number } };
+      const output = (await this.client.send(command, { abortSignal: signal })) as T & {
+        ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[];
+      };
       this.stats.sent(operation, output.ConsumedCapacity);
       return output;
     } catch (error) {
@@ -104,6 +107,39 @@ export class DynamoDBItems {
     } catch (error) {
       if (isNamed(error, 'ResourceNotFoundException')) return TABLE_MISSING;
       throw this.translate(error, 'dynamodb:GetItem', 'reading the row', signal);
+    }
+  }
+
+  /**
+   * Strongly consistent reads of `keys` (at most 100) in one BatchGetItem, and another for any keys
+   * DynamoDB leaves unprocessed (it may, under throttling or for answers over 16 MB). Items not
+   * found are absent from the result.
+   */
+  async batchGet(keys: readonly Record<string, AttributeValue>[], signal?: DeadlineSignal): Promise<Record<string, AttributeValue>[] | TableMissing> {
+    const found: Record<string, AttributeValue>[] = [];
+    let pending: Record<string, AttributeValue>[] = [...keys];
+    try {
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+        const command = new BatchGetItemCommand({
+          RequestItems: { [this.location.tableName]: { Keys: pending, ConsistentRead: true } },
+          ReturnConsumedCapacity: 'TOTAL',
+        });
+        const output = await this.send<{
+          Responses?: Record<string, Record<string, AttributeValue>[]>;
+          UnprocessedKeys?: Record<string, { Keys?: Record<string, AttributeValue>[] }>;
+          ConsumedCapacity?: { CapacityUnits?: number }[];
+        }>('BatchGetItem', command, signal);
+        for (const item of output.Responses?.[this.location.tableName] ?? []) {
+          this.onItemRead?.(item);
+          found.push(item);
+        }
+        pending = output.UnprocessedKeys?.[this.location.tableName]?.Keys ?? [];
+      }
+      return found;
+    } catch (error) {
+      if (isNamed(error, 'ResourceNotFoundException')) return TABLE_MISSING;
+      throw this.translate(error, 'dynamodb:BatchGetItem', 'reading the row', signal);
     }
   }
 

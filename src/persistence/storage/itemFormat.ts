@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 import { CorruptRowError, rowName, type ErrorLocation } from '../../errors';
 import type { FieldChange } from '../FieldChange';
 import { attributeSize } from './sizes';
@@ -10,14 +11,16 @@ import { attributeSize } from './sizes';
  */
 
 /**
- * Version of the stored format, written with every row as `format`. See docs/storage-format.md.
+ * The newest stored format this release writes and reads, recorded in every row as `format`:
+ * 2 for a row with fields in items of their own (`items`), 1 for a row without (which every
+ * release reads). See docs/storage-format.md.
  *
  * @example
  * ```ts
  * if (Number(item.format?.N ?? 1) > FORMAT_VERSION) console.warn('row written by a newer release');
  * ```
  */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 /** The attributes the library keeps beside the state map. */
 export const BOOKKEEPING = {
@@ -35,6 +38,10 @@ export const BOOKKEEPING = {
   parts: 'parts',
   /** The attribute of a part item holding its slice of the packed bytes. */
   part: 'part',
+  /** Fields stored in items of their own: field name to {@link FieldRef}. */
+  items: 'items',
+  /** The attribute of a field item naming its field. */
+  field: 'field',
 } as const;
 
 /** Attribute names that `keyFieldName` and `valueFieldName` may not take. */
@@ -45,6 +52,22 @@ export interface PartsRef {
   readonly id: string;
   readonly count: number;
   readonly digest: string;
+}
+
+/**
+ * Where a field stored in an item of its own is: the row records it under `items`. Each such field
+ * has two slots (items); a write puts the new value into the slot that is not live and then points
+ * the row to it, so the live slot is never changed and the next write overwrites the one before.
+ */
+export interface FieldRef {
+  /** The live slot, 0 or 1. */
+  readonly slot: number;
+  /** The write that filled the live slot (its item records the same id). */
+  readonly writeId: string;
+  /** The write that filled the other slot, if any: what a write expects to overwrite there. */
+  readonly previous?: string;
+  /** The value's size as DynamoDB counts it, for `inspect` and the row's layout. */
+  readonly size: number;
 }
 
 /** Where a row keeps its state. */
@@ -60,7 +83,23 @@ export interface ParsedItem {
   readonly writeId?: string;
   readonly updatedAt?: string;
   readonly state: StateLayout;
+  /** Fields in items of their own; `undefined` when the row has no `items` attribute (format 1). */
+  readonly refs: ReadonlyMap<string, FieldRef> | undefined;
 }
+
+/** A change the store adds to a write of changes: a field moving into its own item, or out of it. */
+export interface Placement {
+  /** Fields whose new value is in a slot item: the new ref, and the live write the row must still record (undefined: none). */
+  readonly refer: ReadonlyMap<string, { readonly ref: FieldRef; readonly expected: string | undefined }>;
+  /** Fields in items of their own whose new value is in the row, or absent. */
+  readonly unrefer: ReadonlySet<string>;
+}
+
+const NO_PLACEMENT: Placement = { refer: new Map(), unrefer: new Set() };
+
+// Field names up to this many bytes, without '#', appear in a field item's key as they are;
+// longer ones by a digest, so that a key stays within DynamoDB's 2,048 bytes.
+const READABLE_NAME_BYTES = 40;
 
 /** An UpdateItem's expression and its placeholders. */
 export interface UpdateParts {
@@ -93,6 +132,48 @@ export class ItemFormat {
     return Array.from({ length: ref.count }, (_, i) => this.partKey(ref.id, i));
   }
 
+  /** An item's partition key, as text. */
+  keyText(item: Record<string, AttributeValue>): string {
+    return item[this.names.keyFieldName]?.S ?? '';
+  }
+
+  /** The key of field `name`'s slot item `slot` (under the row's key, so `dynamodb:LeadingKeys` confines it). */
+  fieldKey(name: string, slot: number): Record<string, AttributeValue> {
+    const readable = Buffer.byteLength(name) <= READABLE_NAME_BYTES && !name.includes('#');
+    const id = readable ? name : `~${createHash('sha256').update(name).digest('base64url').slice(0, 27)}`;
+    return { [this.names.keyFieldName]: { S: `${this.location.tableKey}#field#${slot}#${id}` } };
+  }
+
+  /** A field's slot item: its value under the value attribute, beside its name and the write that put it. */
+  fieldItem(name: string, slot: number, writeId: string, attribute: AttributeValue): Record<string, AttributeValue> {
+    return {
+      ...this.fieldKey(name, slot),
+      [BOOKKEEPING.field]: { S: name },
+      [BOOKKEEPING.writeId]: { S: writeId },
+      [this.names.valueFieldName]: attribute,
+    };
+  }
+
+  /** The value a field item holds, or undefined when the item is not a field item of `name`. */
+  fieldValue(item: Record<string, AttributeValue> | undefined, name: string): AttributeValue | undefined {
+    return item?.[BOOKKEEPING.field]?.S === name ? item[this.names.valueFieldName] : undefined;
+  }
+
+  /** A ref as the row stores it. */
+  refAttribute(ref: FieldRef): AttributeValue {
+    const map: Record<string, AttributeValue> = { slot: { N: String(ref.slot) }, writeId: { S: ref.writeId }, size: { N: String(ref.size) } };
+    if (ref.previous !== undefined) map.previous = { S: ref.previous };
+    return { M: map };
+  }
+
+  /** The size of the `items` attribute holding `refs` (0 for none): what the refs add to the row. */
+  refsSize(refs: ReadonlyMap<string, FieldRef>): number {
+    if (refs.size === 0) return 0;
+    let size = Buffer.byteLength(BOOKKEEPING.items) + 3;
+    for (const [name, ref] of refs) size += 1 + Buffer.byteLength(name) + attributeSize(this.refAttribute(ref));
+    return size;
+  }
+
   /** A part item holding `bytes`. */
   partItem(key: Record<string, AttributeValue>, bytes: Uint8Array): Record<string, AttributeValue> {
     return { ...key, [BOOKKEEPING.part]: { B: bytes } };
@@ -103,8 +184,11 @@ export class ItemFormat {
     return item?.[BOOKKEEPING.part]?.B;
   }
 
-  /** The whole row: key, state and bookkeeping for `revision`, written by write `writeId`. */
-  item(state: StateLayout, revision: number, writeId: string): Record<string, AttributeValue> {
+  /**
+   * The whole row: key, state and bookkeeping for `revision`, written by write `writeId`; `refs`,
+   * the fields in items of their own (format 2 when there are any, else 1, which every release reads).
+   */
+  item(state: StateLayout, revision: number, writeId: string, refs: ReadonlyMap<string, FieldRef> = new Map()): Record<string, AttributeValue> {
     // Built by assignment: an object literal with two spreads and computed keys took ~6 µs here
     // against ~1 µs (docs/performance.md).
     const item: Record<string, AttributeValue> = Object.assign({}, this.key);
@@ -114,8 +198,13 @@ export class ItemFormat {
       const { id, count, digest } = state.ref;
       item[BOOKKEEPING.parts] = { M: { id: { S: id }, count: { N: String(count) }, digest: { S: digest } } };
     }
+    if (refs.size > 0) {
+      const map: Record<string, AttributeValue> = {};
+      for (const [name, ref] of refs) map[name] = this.refAttribute(ref);
+      item[BOOKKEEPING.items] = { M: map };
+    }
     item[BOOKKEEPING.revision] = { N: String(revision) };
-    item[BOOKKEEPING.format] = { N: String(FORMAT_VERSION) };
+    item[BOOKKEEPING.format] = { N: refs.size > 0 ? '2' : '1' };
     item[BOOKKEEPING.updatedAt] = { S: new Date().toISOString() };
     item[BOOKKEEPING.writeId] = { S: writeId };
     return item;
@@ -147,43 +236,75 @@ export class ItemFormat {
    * seen names the write that made it (every row this version writes does), so the check need not
    * allow for a row without one — a condition dynalite evaluates in a third of the time
    * (docs/performance.md); should the id have gone since, the write conflicts and is retried with
-   * the longer form.
+   * the longer form. `placement`: fields whose new value went into a slot item (the row points to
+   * it, on condition that it still points where this write expects) or left one.
    */
-  update(changes: ReadonlyMap<string, FieldChange>, expectedRevision: number, writeId: string, rowHasWriteId = false): UpdateParts {
+  update(
+    changes: ReadonlyMap<string, FieldChange>,
+    expectedRevision: number,
+    writeId: string,
+    rowHasWriteId = false,
+    placement: Placement = NO_PLACEMENT,
+  ): UpdateParts {
     const names: Record<string, string> = {
       '#state': this.names.valueFieldName,
       '#revision': BOOKKEEPING.revision,
-      '#format': BOOKKEEPING.format,
       '#updatedAt': BOOKKEEPING.updatedAt,
       '#writeId': BOOKKEEPING.writeId,
     };
     const values: Record<string, AttributeValue> = {
       ':one': { N: '1' },
-      ':format': { N: String(FORMAT_VERSION) },
       ':updatedAt': { S: new Date().toISOString() },
       ':writeId': { S: writeId },
     };
-    const set = ['#revision = #revision + :one', '#format = :format', '#updatedAt = :updatedAt', '#writeId = :writeId'];
+    const set = ['#revision = #revision + :one', '#updatedAt = :updatedAt', '#writeId = :writeId'];
     const remove: string[] = [];
     // A resend of this very write (the SDK retrying after a lost answer) must not apply twice: an
     // added delta would count twice. The row names the last write applied to it.
     const conditions = ['attribute_exists(#state)', rowHasWriteId ? '#writeId <> :writeId' : '(attribute_not_exists(#writeId) OR #writeId <> :writeId)'];
     let i = 0;
+    const fieldName = (name: string): string => {
+      const placeholder = `#f${i++}`;
+      names[placeholder] = name;
+      return placeholder;
+    };
     for (const [name, change] of changes) {
-      const field = `#f${i}`;
+      const field = fieldName(name);
       const path = `#state.${field}`;
-      names[field] = name;
+      const v = field.replace('#f', ':v');
+      if (placement.refer.has(name)) {
+        const { ref, expected } = placement.refer.get(name)!;
+        names['#items'] ??= BOOKKEEPING.items;
+        values[v] = this.refAttribute(ref);
+        set.push(`#items.${field} = ${v}`);
+        remove.push(path);
+        if (expected === undefined) conditions.push(`attribute_not_exists(#items.${field})`);
+        else {
+          values[v.replace(':v', ':e')] = { S: expected };
+          conditions.push(`#items.${field}.#writeId = ${v.replace(':v', ':e')}`);
+        }
+        continue;
+      }
+      if (placement.unrefer.has(name)) {
+        names['#items'] ??= BOOKKEEPING.items;
+        remove.push(`#items.${field}`);
+      }
       if (change.kind === 'set') {
-        values[`:v${i}`] = change.attribute;
-        set.push(`${path} = :v${i}`);
+        values[v] = change.attribute;
+        set.push(`${path} = ${v}`);
       } else if (change.kind === 'add') {
-        values[`:v${i}`] = change.delta;
-        values[`:z${i}`] = change.from;
-        set.push(`${path} = if_not_exists(${path}, :z${i}) + :v${i}`);
+        values[v] = change.delta;
+        values[v.replace(':v', ':z')] = change.from;
+        set.push(`${path} = if_not_exists(${path}, ${v.replace(':v', ':z')}) + ${v}`);
       } else {
         remove.push(path);
       }
-      i++;
+    }
+    if (placement.refer.size > 0) {
+      // The row has fields in items of its own from now on: a format-1 reader must not take it.
+      names['#format'] = BOOKKEEPING.format;
+      values[':format'] = { N: '2' };
+      set.push('#format = :format');
     }
     if ([...changes.values()].some((change) => change.kind !== 'add' && change.conditional === true)) {
       values[':expected'] = { N: String(expectedRevision) };
@@ -226,7 +347,25 @@ export class ItemFormat {
       ...(writeId !== undefined && { writeId }),
       ...(updatedAt !== undefined && { updatedAt }),
       state: this.stateOf(item),
+      refs: this.refsOf(item),
     };
+  }
+
+  private refsOf(item: Record<string, AttributeValue>): ReadonlyMap<string, FieldRef> | undefined {
+    const items = item[BOOKKEEPING.items]?.M;
+    if (items === undefined) return undefined;
+    const refs = new Map<string, FieldRef>();
+    for (const [name, attribute] of Object.entries(items)) {
+      const ref = attribute.M;
+      const slot = Number(ref?.slot?.N);
+      const writeId = ref?.writeId?.S;
+      if ((slot !== 0 && slot !== 1) || writeId === undefined) {
+        throw new CorruptRowError(`Row ${rowName(this.location)}: its entry for field "${name}" in "${BOOKKEEPING.items}" is not a reference this release writes.`, this.location);
+      }
+      const previous = ref?.previous?.S;
+      refs.set(name, { slot, writeId, ...(previous !== undefined && { previous }), size: Number(ref?.size?.N) || 0 });
+    }
+    return refs;
   }
 
   /** The revision an item records, 0 when none (for a row kept as it is after a corrupt read). */

@@ -41,15 +41,18 @@ export class LargeStateStorage {
     private readonly location: Required<ErrorLocation>,
   ) {}
 
-  /** Whether `fields` fit the row as a readable map. */
-  fitsInRow(fields: Readonly<Record<string, AttributeValue>>): boolean {
-    return this.format.rowOverhead + this.sizes.layoutMap(fields) <= ITEM_LIMIT;
+  /** Whether `fields` fit the row as a readable map, beside `extra` bytes of other attributes (refs to field items). */
+  fitsInRow(fields: Readonly<Record<string, AttributeValue>>, extra = 0): boolean {
+    return this.format.rowOverhead + extra + this.sizes.layoutMap(fields) <= ITEM_LIMIT;
   }
 
-  /** The layout for `fields`: a readable map if the item fits, else packed, else in parts named after `writeId`. */
-  layout(fields: Readonly<Record<string, AttributeValue>>, writeId: string): LaidOut {
-    const overhead = this.format.rowOverhead;
-    if (this.fitsInRow(fields)) return { state: { kind: 'map', fields }, parts: [] };
+  /**
+   * The layout for `fields` beside `extra` bytes of other attributes: a readable map if the item
+   * fits, else packed, else in parts named after `writeId`.
+   */
+  layout(fields: Readonly<Record<string, AttributeValue>>, writeId: string, extra = 0): LaidOut {
+    const overhead = this.format.rowOverhead + extra;
+    if (this.fitsInRow(fields, extra)) return { state: { kind: 'map', fields }, parts: [] };
     const packed = packState(fields);
     if (overhead + Buffer.byteLength(BOOKKEEPING.packed) + attributeSize({ B: packed }, true) <= ITEM_LIMIT) {
       return { state: { kind: 'packed', bytes: packed }, parts: [] };

@@ -1,0 +1,138 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DeadlineSignal } from '../Deadline';
+import { TABLE_MISSING, type ConditionFailed, type DynamoDBItems, type TableMissing } from './DynamoDBItems';
+import { BOOKKEEPING, type FieldRef, type ItemFormat } from './itemFormat';
+import type { SizeCache } from './sizes';
+
+// The largest value a field item holds (as moto counts it, binary as base64): beside it the item
+// has its key, name and write id, and must stay under DynamoDB's 400 KB. A larger field stays with
+// the state in the row (packed, or split into parts, as a whole state is).
+export const FIELD_ITEM_BYTES = 350 * 1024;
+// BatchGetItem takes at most 100 keys.
+const BATCH_KEYS = 100;
+
+/**
+ * Fields stored in items of their own (docs/storage-format.md): a field whose encoded value is
+ * larger than `largeFieldBytes` is kept out of the row, so that a change to the other fields costs
+ * what they weigh, not what it weighs (DynamoDB bills a write by the whole item's size).
+ *
+ * Each such field has two slot items. A write puts the new value into the slot the row does not
+ * point to (conditional on that slot still holding what this environment expects there, so two
+ * writers never fill one slot unknowingly), then points the row to it, on condition that the row
+ * still points where it did: the live slot is never changed, a reader that follows the row reads
+ * one whole version, and the next write overwrites the version before (so superseded values cost
+ * nothing to remove: the overwrite is the removal). A slot filled by a writer that died before
+ * pointing the row to it is taken over by the next writer once the row shows it is not live.
+ */
+export class FieldItems {
+  /** The refs of the newest row seen, read or written. */
+  private live: ReadonlyMap<string, FieldRef> = new Map();
+  /** Values this environment wrote or read, by field: reused while the row still points to them. */
+  private readonly values = new Map<string, { readonly writeId: string; readonly attribute: AttributeValue }>();
+  /** What each slot item holds, as last learned (a write id; null: no item), by item key. */
+  private readonly slots = new Map<string, string | null>();
+
+  constructor(
+    private readonly items: DynamoDBItems,
+    private readonly format: ItemFormat,
+    private readonly sizes: SizeCache,
+    private readonly threshold: number,
+  ) {}
+
+  /** Whether a field with this encoded value is kept in an item of its own. */
+  isLarge(attribute: AttributeValue): boolean {
+    const size = this.sizes.layout(attribute);
+    return size > this.threshold && size <= FIELD_ITEM_BYTES;
+  }
+
+  /** The refs of the row as last seen. */
+  get refs(): ReadonlyMap<string, FieldRef> {
+    return this.live;
+  }
+
+  /** Records the refs of the newest row seen; values of fields no longer in items of their own are let go. */
+  seen(refs: ReadonlyMap<string, FieldRef> | undefined): void {
+    this.live = refs ?? new Map();
+    for (const name of this.values.keys()) if (!this.live.has(name)) this.values.delete(name);
+  }
+
+  /**
+   * Makes `attribute` the value of field `name` in a slot item and returns the ref the row should
+   * record: the live ref when the row already points to this very value, else a new one after
+   * writing the other slot. A conflict when that slot holds a write this environment did not
+   * expect (it has learned what is there now: the retry, after reading the row, takes it over
+   * unless the row points to it).
+   */
+  async place(name: string, attribute: AttributeValue, writeId: string, signal?: DeadlineSignal): Promise<FieldRef | ConditionFailed | TableMissing> {
+    const live = this.live.get(name);
+    const known = this.values.get(name);
+    if (live !== undefined && known !== undefined && known.writeId === live.writeId && known.attribute === attribute) return live;
+    const slot = live === undefined ? 0 : 1 - live.slot;
+    const key = this.format.fieldKey(name, slot);
+    const keyText = this.format.keyText(key);
+    const expected = this.slots.has(keyText) ? this.slots.get(keyText)! : (live?.previous ?? null);
+    const result = await this.items.put(
+      {
+        Item: this.format.fieldItem(name, slot, writeId, attribute),
+        ...(expected === null
+          ? { ConditionExpression: 'attribute_not_exists(#writeId)', ExpressionAttributeNames: { '#writeId': BOOKKEEPING.writeId } }
+          : {
+              ConditionExpression: '#writeId = :expected',
+              ExpressionAttributeNames: { '#writeId': BOOKKEEPING.writeId },
+              ExpressionAttributeValues: { ':expected': { S: expected } },
+            }),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+      signal,
+    );
+    if (result === TABLE_MISSING) return result;
+    if (result !== undefined) {
+      // Learn what the slot holds (DynamoDB returns it with the failure; dynalite does not).
+      let item = result.item;
+      if (item === undefined) {
+        const read = await this.items.get(key, signal);
+        item = read === TABLE_MISSING ? undefined : read;
+      }
+      this.slots.set(keyText, this.format.writeIdOf(item) ?? null);
+      return result;
+    }
+    this.slots.set(keyText, writeId);
+    this.values.set(name, { writeId, attribute });
+    return { slot, writeId, ...(live !== undefined && { previous: live.writeId }), size: this.sizes.dynamo(attribute) };
+  }
+
+  /**
+   * The values `refs` point to, by field: those this environment holds already without a request,
+   * the others with one consistent BatchGetItem. 'replaced' when a slot no longer holds the write
+   * the row records (a newer write is under way or done: read the row again).
+   */
+  async read(refs: ReadonlyMap<string, FieldRef>, signal?: DeadlineSignal): Promise<Record<string, AttributeValue> | 'replaced'> {
+    const fields: Record<string, AttributeValue> = {};
+    const wanted = new Map<string, { readonly name: string; readonly ref: FieldRef }>();
+    for (const [name, ref] of refs) {
+      const known = this.values.get(name);
+      if (known !== undefined && known.writeId === ref.writeId) fields[name] = known.attribute;
+      else wanted.set(this.format.keyText(this.format.fieldKey(name, ref.slot)), { name, ref });
+    }
+    const keys = [...wanted.keys()];
+    for (let start = 0; start < keys.length; start += BATCH_KEYS) {
+      const batch = keys.slice(start, start + BATCH_KEYS).map((keyText) => this.format.fieldKey(wanted.get(keyText)!.name, wanted.get(keyText)!.ref.slot));
+      const found = await this.items.batchGet(batch, signal);
+      if (found === TABLE_MISSING) return 'replaced';
+      for (const item of found) {
+        const entry = wanted.get(this.format.keyText(item));
+        if (entry === undefined) continue;
+        const value = this.format.fieldValue(item, entry.name);
+        const writeId = this.format.writeIdOf(item);
+        this.slots.set(this.format.keyText(item), writeId ?? null);
+        if (value === undefined || writeId !== entry.ref.writeId) continue;
+        this.values.set(entry.name, { writeId, attribute: value });
+        fields[entry.name] = value;
+      }
+    }
+    for (const name of refs.keys()) if (fields[name] === undefined) return 'replaced';
+    return fields;
+  }
+
+}
+
