@@ -18,6 +18,19 @@ class Ledger extends PersistentHandler<{ id: number }, { count: number }> {
   }
 }
 
+/** The same ledger with entries of 100 bytes: after ~40 invocations `ids` is a large field, in items of its own. */
+class LargeLedger extends PersistentHandler<{ id?: number }, { count: number; ids: string[] }> {
+  @Persistent() count = 0;
+  @Persistent() ids: string[] = [];
+  async handler(event: { id?: number }) {
+    if (event.id !== undefined) {
+      this.ids.push(`${event.id}:${'x'.repeat(96)}`);
+      this.count = this.ids.length;
+    }
+    return { count: this.count, ids: this.ids };
+  }
+}
+
 describe('Injected DynamoDB faults (seeded, 20 % of requests)', () => {
   let proxy: FaultProxy;
   afterAll(() => proxy?.close());
@@ -66,5 +79,40 @@ describe('Injected DynamoDB faults (seeded, 20 % of requests)', () => {
     expect(item?.value?.M?.count).toEqual({ N: String(stored.length) });
     // With the SDK's retries nearly every invocation gets through; without them, most still do.
     expect(acknowledged.length).toBeGreaterThan(INVOCATIONS * (maxAttempts > 1 ? 0.95 : 0.6));
+  }, 180_000);
+
+  it.each([3, 1])(`the same with a field large enough for items of its own, %i attempt(s) per request`, async (maxAttempts) => {
+    const tableKey = uniqueKey('faults-large');
+    await LargeLedger.bind({ client: recordingClient(dynamo.endpoint), tableKey: uniqueKey(), tableName: TABLE })({}, lambdaContext());
+    await proxy?.close();
+    proxy = await startFaultProxy(dynamo.endpoint, { seed: 20261130 + maxAttempts, rate: FAULT_RATE, latencyMs: 40 });
+    const acknowledged: number[] = [];
+    const environment = () => LargeLedger.bind({ client: recordingClient(proxy.endpoint, { maxAttempts }), tableKey, tableName: TABLE });
+    let handler = environment();
+    for (let id = 0; id < INVOCATIONS; id++) {
+      if (id % COLD_START_EVERY === 0) handler = environment();
+      try {
+        await handler({ id }, lambdaContext('faults', 20_000));
+        acknowledged.push(id);
+      } catch (error) {
+        expect(error).toBeInstanceOf(PersistenceError);
+      }
+    }
+    proxy.setRate(0);
+    // Read as a cold start does, without faults: the row, then the field's item.
+    const reader = LargeLedger.bind({ client: recordingClient(dynamo.endpoint), tableKey, tableName: TABLE });
+    const { count, ids } = await reader({}, lambdaContext());
+    const stored = ids.map((entry) => Number(entry.split(':')[0]));
+    const row = await readItem(recordingClient(dynamo.endpoint), TABLE, tableKey);
+    console.log(
+      `fault injection, large field (maxAttempts ${maxAttempts}): ${acknowledged.length} of ${INVOCATIONS} succeeded; ` +
+        `requests ${JSON.stringify(proxy.requests)}; acknowledged changes lost: ${acknowledged.filter((id) => !stored.includes(id)).length}; ` +
+        `applied twice: ${stored.length - new Set(stored).size}`,
+    );
+    expect(row?.items?.M?.ids).toBeDefined();
+    expect(acknowledged.filter((id) => !stored.includes(id))).toEqual([]);
+    expect(stored.length - new Set(stored).size).toBe(0);
+    expect(count).toBe(stored.length);
+    expect(acknowledged.length).toBeGreaterThan(INVOCATIONS * (maxAttempts > 1 ? 0.95 : 0.5));
   }, 180_000);
 });

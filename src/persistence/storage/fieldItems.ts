@@ -93,8 +93,10 @@ export class FieldItems {
         const read = await this.items.get(key, signal);
         item = read === TABLE_MISSING ? undefined : read;
       }
-      this.slots.set(keyText, this.format.writeIdOf(item) ?? null);
-      return result;
+      const holds = this.format.writeIdOf(item);
+      this.slots.set(keyText, holds ?? null);
+      // This very write, applied, its answer lost and the SDK's resend refused: it is placed.
+      if (holds !== writeId) return result;
     }
     this.slots.set(keyText, writeId);
     this.values.set(name, { writeId, attribute });
