@@ -244,6 +244,31 @@ export class CorruptRowError extends PersistenceError {
 }
 
 /**
+ * A stored value does not match its field's schema (`@Persistent({ schema })`, or `schema` of the
+ * other styles), after `migrate` if the field has one, and the field's `onInvalid` is `'fail'`.
+ * Nothing was changed: the stored value stays as it is.
+ *
+ * @example
+ * ```ts
+ * catch (error) { if (error instanceof InvalidStoredValueError) console.error(error.field, error.problems); }
+ * ```
+ */
+export class InvalidStoredValueError extends PersistenceError {
+  /** `'InvalidStoredValueError'`, whatever a bundler renamed the class to. */
+  override readonly name: string = 'InvalidStoredValueError';
+  /** The field (or key) whose stored value was rejected. */
+  readonly field: string;
+  /** The schema's issues, as text. */
+  readonly problems: string;
+
+  constructor(field: string, problems: string, message: string, options: ErrorLocation & { cause?: unknown } = {}) {
+    super(message, options);
+    this.field = field;
+    this.problems = problems;
+  }
+}
+
+/**
  * A write could not finish before the invocation's deadline
  * (`context.getRemainingTimeInMillis()` minus `deadlineMarginMs`).
  *
@@ -296,5 +321,6 @@ keepNames({
   WriteConflictError,
   AccessDeniedError,
   CorruptRowError,
+  InvalidStoredValueError,
   DeadlineExceededError,
 });

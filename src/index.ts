@@ -16,12 +16,14 @@
  * @packageDocumentation
  */
 export { Persistent } from './decorators/Persistent';
-export type { PersistentDecorator, PersistentOptions } from './decorators/Persistent';
+export type { PersistentDecorator, PersistentOptions, SchemaDecorator } from './decorators/Persistent';
 export type { ClassType } from './persistence/codec';
 export type { MergeFunction, MergeStrategy } from './persistence/merge';
+export type { InferSchemaOutput, OnInvalid, StandardSchema, StandardSchemaResult } from './persistence/schema';
 export { PersistentHandler } from './persistence/PersistentHandler';
 export type { BoundHandler, LambdaContext } from './persistence/Session';
 export { PersistentMap } from './persistence/PersistentMap';
+export type { MapOptions } from './persistence/PersistentMap';
 export { persistentState, withPersistence } from './persistence/persistentState';
 export type { PersistentStateLifecycle, StateMerge, StateOptions } from './persistence/persistentState';
 export { Expiring } from './persistence/Expiring';
@@ -38,6 +40,7 @@ export {
   CorruptRowError,
   DeadlineExceededError,
   DecoratorUsageError,
+  InvalidStoredValueError,
   PersistenceError,
   PersistenceReadError,
   PersistenceWriteError,

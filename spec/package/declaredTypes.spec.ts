@@ -10,105 +10,22 @@
  * without `import 'aws-lambda-persistence/class-transformer'`. Each run is a fresh process: one
  * writes, the next reads back.
  */
-import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
-import * as esbuild from 'esbuild';
-import * as ts from 'typescript';
-import { NODEJS_FUNCTION_BUNDLE } from '../support/bundling';
-import { consumerDir } from '../support/consumer';
 import { uniqueKey, useDynalite } from '../support/dynalite';
+import { ConsumerFixture, MODES, type Mode } from '../support/consumerModes';
 
 const dynamo = useDynalite();
 const TABLE_NAME = 'DeclaredTypes';
-const RUNNER = path.join(__dirname, '../fixtures/compile-modes/run.js');
 const ENTRIES = ['withClassTransformer', 'withoutClassTransformer'] as const;
 type Entry = (typeof ENTRIES)[number];
 
-interface Mode {
-  readonly id: string;
-  /** tsc options, or undefined for the esbuild bundle. */
-  readonly tsc?: ts.CompilerOptions;
-  readonly designTypes: boolean;
-}
-
-const MODES: readonly Mode[] = [
-  { id: 'tsc-legacy-metadata', tsc: { experimentalDecorators: true, emitDecoratorMetadata: true }, designTypes: true },
-  { id: 'tsc-standard-assign', tsc: { useDefineForClassFields: false }, designTypes: false },
-  { id: 'tsc-standard-define', tsc: { useDefineForClassFields: true }, designTypes: false },
-  { id: 'esbuild-bundle', designTypes: false },
-];
-
-let project: string;
-
-function compiled(mode: Mode, entry: Entry): string {
-  return path.join(project, 'out', mode.id, `${entry}.js`);
-}
-
-function compile(mode: Mode): Promise<unknown> | void {
-  const sources = ENTRIES.map((entry) => path.join(project, 'src', `${entry}.ts`));
-  if (mode.tsc === undefined) {
-    return esbuild.build({
-      absWorkingDir: project,
-      entryPoints: sources,
-      outdir: path.join(project, 'out', mode.id),
-      ...NODEJS_FUNCTION_BUNDLE,
-      tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
-    });
-  }
-  const program = ts.createProgram({
-    rootNames: sources,
-    options: {
-      module: ts.ModuleKind.Node16,
-      moduleResolution: ts.ModuleResolutionKind.Node16,
-      target: ts.ScriptTarget.ES2022,
-      strict: true,
-      skipLibCheck: true,
-      // The consumer has no @types/node of its own; Buffer is in the fixture.
-      typeRoots: [path.join(__dirname, '../../node_modules/@types')],
-      types: ['node'],
-      rootDir: path.join(project, 'src'),
-      outDir: path.join(project, 'out', mode.id),
-      ...mode.tsc,
-    },
-  });
-  const emitted = program.emit();
-  const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics];
-  if (diagnostics.length > 0 || emitted.emitSkipped) {
-    const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => project, getNewLine: () => '\n' };
-    throw new Error(`tsc (${mode.id}) reported:\n${ts.formatDiagnostics(diagnostics, host)}`);
-  }
-}
-
-interface RunOutput {
-  ok: boolean;
-  result?: Record<string, unknown>;
-  error?: { name?: string; message?: string; field?: string };
-}
+let fixture: ConsumerFixture;
 
 /** One invocation in a fresh Node process of the consumer project. */
-function invoke(file: string, exportName: string, action: 'write' | 'read', tableKey: string): Promise<RunOutput> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    PERSISTENCE_TABLE_NAME: TABLE_NAME,
-    PERSISTENCE_TABLE_KEY: tableKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-  delete env.NODE_OPTIONS;
-  delete env.NODE_PATH;
-  return new Promise((resolve, reject) => {
-    const args = [RUNNER, 'invoke', file, JSON.stringify({ action }), exportName];
-    execFile(process.execPath, args, { cwd: project, env, timeout: 30_000 }, (error, stdout, stderr) => {
-      const last = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(last) as RunOutput);
-      } catch {
-        reject(new Error(`${file} ${exportName} ${action} printed no result (${error?.message ?? 'exit 0'}):\n${stdout}\n${stderr}`));
-      }
-    });
-  });
+function invoke(file: string, exportName: string, action: 'write' | 'read', tableKey: string) {
+  return fixture.invoke(file, exportName, { action }, { endpoint: dynamo.endpoint, tableName: TABLE_NAME, tableKey });
 }
+
+const compiled = (mode: Mode, entry: Entry) => fixture.compiled(mode, entry);
 
 /** Write in one process, read in the next. */
 async function roundTrip(mode: Mode, entry: Entry, exportName: string) {
@@ -119,11 +36,8 @@ async function roundTrip(mode: Mode, entry: Entry, exportName: string) {
 }
 
 beforeAll(async () => {
-  project = path.join(consumerDir(), 'declared-types');
-  rmSync(project, { recursive: true, force: true });
-  mkdirSync(project, { recursive: true });
-  cpSync(path.join(__dirname, '../fixtures/declared-types'), path.join(project, 'src'), { recursive: true });
-  for (const mode of MODES) await compile(mode);
+  fixture = new ConsumerFixture('declared-types', ENTRIES);
+  await fixture.compileAll();
 }, 120_000);
 
 /** The class each field holds after a round trip: the declared one (or the codec's, when the declared one is). */

@@ -29,7 +29,8 @@ const ROOT = path.resolve(__dirname, '../..');
 const PACK_DIR = path.join(ROOT, '.tmp/packed');
 const CONSUMER_PREFIX = 'aws-lambda-persistence-consumer-';
 /** The peer dependencies a consumer installs, at the versions in the repository's node_modules. */
-const PEERS = ['@aws-sdk/client-dynamodb', '@middy/core', 'class-transformer', 'reflect-metadata', '@aws-lambda-powertools/logger'];
+// zod and valibot: what users validate stored values with (spec/package/schemas.spec.ts); the package depends on neither.
+const PEERS = ['@aws-sdk/client-dynamodb', '@middy/core', 'class-transformer', 'reflect-metadata', '@aws-lambda-powertools/logger', 'zod', 'valibot'];
 const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--save-exact', '--loglevel=error'];
 
 const run = promisify(execFile);

@@ -32,6 +32,7 @@ describe('resolveOptions', () => {
       refreshAfterMs: Infinity,
       maxStateBytes: 4 * 1024 * 1024,
       largeFieldBytes: 4096,
+      onInvalid: 'fail',
       onCorruptRow: 'fail',
     });
   });

@@ -1,6 +1,7 @@
 import { DecoratorUsageError } from '../errors';
 import type { ClassType } from '../persistence/codec';
 import { mergeProblem, type MergeStrategy } from '../persistence/merge';
+import { fieldSchemaProblem, type InferSchemaOutput, type OnInvalid, type StandardSchema } from '../persistence/schema';
 import { recordInMetadata, recordOnPrototype, type FieldSpec } from './fieldSpecs';
 
 /** Options of {@link Persistent}. */
@@ -33,6 +34,31 @@ export interface PersistentOptions {
    * @default 'last-writer-wins'
    */
   merge?: MergeStrategy;
+  /**
+   * A Standard Schema validator (zod 4 `z.number()`, valibot `v.array(v.string())`, arktype, ...)
+   * that every stored value of this field must pass when the row is read (cold start, refresh, a
+   * re-read after a conflict). The schema's output is the field's value, so a schema that
+   * transforms or applies defaults changes it; a changed value goes back to the row with the next
+   * write. Assignments are not checked. A value the schema rejects goes to `migrate`, if given,
+   * and is checked again; then `onInvalid` decides.
+   * @default undefined (stored values are taken as they are)
+   */
+  schema?: StandardSchema;
+  /**
+   * Turns a stored value of an older shape into today's: `(stored) => today`. With a `schema`, it
+   * receives only values the schema rejects; without one, every stored value (return it as it is
+   * when it is current). The result is the field's value and is written back with the next write
+   * (not as a request of its own).
+   */
+  migrate?: (stored: unknown) => unknown;
+  /**
+   * A stored value the `schema` rejects even after `migrate`: `'fail'` throws an
+   * `InvalidStoredValueError` (the invocation fails, nothing changes); `'use-initializer'` warns
+   * (`AWS_LAMBDA_PERSISTENCE_INVALID_VALUE`) and gives the field its initializer, and the stored
+   * value stays as it is until this environment assigns the field.
+   * @default the handler's `onInvalid` option, `'fail'`
+   */
+  onInvalid?: OnInvalid;
 }
 
 /** The decorator returned by {@link Persistent}: usable with legacy and standard decorators. */
@@ -41,6 +67,18 @@ export interface PersistentDecorator {
   (prototype: object, propertyKey: string | symbol): void;
   /** Standard (TC39) decorators, the TypeScript 5 default. */
   <This, Value>(value: undefined, context: ClassFieldDecoratorContext<This, Value>): void;
+}
+
+/**
+ * The decorator {@link Persistent} returns for a field with a `schema`: TypeScript checks that the
+ * field can hold what the schema returns (a decorator cannot set a field's type; declare it, e.g.
+ * `@Persistent({ schema: Count }) count: z.infer<typeof Count> = 0`).
+ */
+export interface SchemaDecorator<Output> {
+  /** Legacy decorators (`experimentalDecorators: true`). */
+  <K extends string>(prototype: { [P in K]?: Output | undefined }, propertyKey: K): void;
+  /** Standard (TC39) decorators. */
+  <This, Value extends Output | undefined>(value: undefined, context: ClassFieldDecoratorContext<This, Value>): void;
 }
 
 /**
@@ -61,12 +99,16 @@ export interface PersistentDecorator {
  * }
  * ```
  */
+export function Persistent<S extends StandardSchema>(options: PersistentOptions & { schema: S }): SchemaDecorator<InferSchemaOutput<S>>;
+export function Persistent(options?: PersistentOptions): PersistentDecorator;
 export function Persistent(options: PersistentOptions = {}): PersistentDecorator {
   if (typeof options !== 'object' || options === null) {
     throw new DecoratorUsageError('(unknown)', '@Persistent() takes an options object, e.g. @Persistent({ type: () => Session }).');
   }
   const problem = mergeProblem(options.merge);
   if (problem !== undefined) throw new DecoratorUsageError('(unknown)', `@Persistent({ merge }) ${problem}.`);
+  const schemaProblem = fieldSchemaProblem(options);
+  if (schemaProblem !== undefined) throw new DecoratorUsageError('(unknown)', `@Persistent(${schemaProblem}.`);
   if (options.type !== undefined && typeof options.type !== 'function') {
     throw new DecoratorUsageError(
       '(unknown)',
@@ -94,7 +136,7 @@ function decorateStandard(context: DecoratorContext, options: PersistentOptions)
   if (context.private || typeof context.name !== 'string') {
     throw new DecoratorUsageError(name, `@Persistent() on "${name}": persistent fields need a public string name.`);
   }
-  const spec: FieldSpec = { name, ...(options.type && { type: options.type }), ...(options.merge && { merge: options.merge }) };
+  const spec: FieldSpec = { name, ...specOptions(options) };
   if (context.metadata) {
     recordInMetadata(context.metadata, spec);
   } else {
@@ -118,5 +160,16 @@ function decorateLegacy(target: unknown, key: unknown, options: PersistentOption
     const what = typeof descriptor.value === 'function' ? 'a method' : 'an accessor';
     throw new DecoratorUsageError(name, `@Persistent() on "${name}" (${what}): it only applies to instance fields.`);
   }
-  recordOnPrototype(target, { name, prototype: target, ...(options.type && { type: options.type }), ...(options.merge && { merge: options.merge }) });
+  recordOnPrototype(target, { name, prototype: target, ...specOptions(options) });
+}
+
+/** The options a field spec records. */
+function specOptions(options: PersistentOptions): Omit<FieldSpec, 'name' | 'prototype'> {
+  return {
+    ...(options.type && { type: options.type }),
+    ...(options.merge && { merge: options.merge }),
+    ...(options.schema && { schema: options.schema }),
+    ...(options.migrate && { migrate: options.migrate }),
+    ...(options.onInvalid && { onInvalid: options.onInvalid }),
+  };
 }

@@ -1,5 +1,6 @@
 import { declaredStorage, type ClassType } from '../persistence/codec';
 import type { MergeStrategy } from '../persistence/merge';
+import type { OnInvalid, StandardSchema } from '../persistence/schema';
 
 /**
  * Where `@Persistent()` records its field specs, per class, for both decorator conventions:
@@ -17,6 +18,12 @@ export interface FieldSpec {
   readonly prototype?: object;
   /** How concurrent changes to the field combine. @default 'last-writer-wins' */
   readonly merge?: MergeStrategy;
+  /** Checks a stored value when the row is read (Standard Schema). */
+  readonly schema?: StandardSchema;
+  /** Turns a stored value of an older shape into today's. */
+  readonly migrate?: (stored: unknown) => unknown;
+  /** What a stored value the schema rejects leads to; the handler's option when undefined. */
+  readonly onInvalid?: OnInvalid;
 }
 
 // Node 20 has no Symbol.metadata: TypeScript then passes `context.metadata === undefined`, while

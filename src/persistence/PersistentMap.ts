@@ -1,6 +1,8 @@
 import { ConfigurationError, keepNames } from '../errors';
 import { durationMs, Expiring, type Duration } from './Expiring';
-import { resolveOptions, type PersistenceOptions } from './options';
+import type { FieldSpec } from '../decorators/fieldSpecs';
+import { describeGiven, resolveOptions, type PersistenceOptions } from './options';
+import { isStandardSchema, type StandardSchema } from './schema';
 import { clientFor, Session, startedOnce } from './Session';
 import { Stats, type PersistenceStats } from './Stats';
 
@@ -56,8 +58,10 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
    * }
    * ```
    */
-  static async open<V = unknown>(options?: PersistenceOptions): Promise<PersistentMap<V>> {
-    const resolved = resolveOptions(options);
+  static async open<V = unknown>(options?: MapOptions<V>): Promise<PersistentMap<V>> {
+    const { schema, migrate, ...persistence } = options ?? {};
+    const specOf = valueSpec(schema, migrate);
+    const resolved = resolveOptions(persistence);
     // One map per client and row: the same row opened twice in one environment would be two
     // writers of it, each paying a conflict after the other wrote. The first open's other options
     // (sizes, retries) stay; each call's refresh policy applies.
@@ -67,7 +71,7 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
     const name = JSON.stringify([resolved.tableName, resolved.tableKey, resolved.keyFieldName, resolved.valueFieldName]);
     let open = maps.get(name);
     if (open === undefined) {
-      const view = { fieldDescription: 'a key', open: true, attach: () => undefined };
+      const view = { fieldDescription: 'a key', open: true, attach: () => undefined, ...(specOf !== undefined && { specOf }) };
       const stats = new Stats();
       const start = () => Session.start(resolved, clientFor(resolved), {}, view, stats).then((session) => new PersistentMap<unknown>(session, stats));
       maps.set(name, (open = startedOnce(start)));
@@ -252,3 +256,43 @@ function isIterable<T>(value: unknown): value is Iterable<T> {
 }
 
 keepNames({ PersistentMap });
+
+/**
+ * Options of {@link PersistentMap.open}: those of `Handler.bind()`, plus a schema (and migration)
+ * for the values. They are the first `open()`'s in an execution environment: later calls return
+ * the same map.
+ */
+export interface MapOptions<V = unknown> extends PersistenceOptions {
+  /**
+   * A Standard Schema validator (zod, valibot, arktype) checking every stored value when the row is
+   * read, or one per key: `{ schema: z.number() }`, `{ schema: { count: z.number() } }` (keys not
+   * named are not checked). A rejected value follows `onInvalid`.
+   */
+  schema?: StandardSchema<unknown, V> | Readonly<Record<string, StandardSchema>>;
+  /** Turns a stored value of an older shape into today's (with a schema: only values it rejects). */
+  migrate?: (stored: unknown, key: string) => V;
+}
+
+/** The spec a map gives each key from its options; undefined when there are none. */
+function valueSpec(schema: unknown, migrate: unknown): ((name: string) => Omit<FieldSpec, 'name'>) | undefined {
+  if (schema === undefined && migrate === undefined) return undefined;
+  const one = isStandardSchema(schema);
+  if (schema !== undefined && !one && (typeof schema !== 'object' || schema === null)) {
+    throw new ConfigurationError('schema', `Option "schema" takes a Standard Schema validator, or an object of one per key; got ${describeGiven(schema)}.`);
+  }
+  if (!one && schema !== undefined) {
+    for (const [key, value] of Object.entries(schema as object)) {
+      if (!isStandardSchema(value)) throw new ConfigurationError('schema', `Option "schema.${key}" takes a Standard Schema validator (zod, valibot, arktype); got ${describeGiven(value)}.`);
+    }
+  }
+  if (migrate !== undefined && typeof migrate !== 'function') {
+    throw new ConfigurationError('migrate', `Option "migrate" takes a function (stored, key) => value; got ${describeGiven(migrate)}.`);
+  }
+  return (name) => {
+    const keySchema = one ? (schema as StandardSchema) : (schema as Record<string, StandardSchema> | undefined)?.[name];
+    return {
+      ...(keySchema !== undefined && { schema: keySchema }),
+      ...(migrate !== undefined && { migrate: (stored: unknown) => (migrate as (stored: unknown, key: string) => unknown)(stored, name) }),
+    };
+  };
+}

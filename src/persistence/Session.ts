@@ -1,4 +1,5 @@
 import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError, rowName } from '../errors';
+import type { FieldSpec } from '../decorators/fieldSpecs';
 import { nonEmpty, resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
 import { Invocation } from './Invocation';
 import { Stats, type PersistenceStats } from './Stats';
@@ -49,6 +50,8 @@ export interface View {
   readonly open?: boolean;
   /** Binds the view's fields to the state, before the row is read. */
   attach(state: TrackedState): void;
+  /** For an open view, the options of a name it stores (a map key's schema, migrate, onInvalid). */
+  readonly specOf?: (name: string) => Omit<FieldSpec, 'name'>;
 }
 
 /**
@@ -106,7 +109,9 @@ export class Session {
       maxBytes: options.maxStateBytes,
       sizes,
       onCorruptField: options.onCorruptRow,
+      onInvalid: options.onInvalid,
       open: view.open === true,
+      ...(view.specOf !== undefined && { specOf: view.specOf }),
     });
     view.attach(state);
     const session = new Session(state, store, options, view, stats);

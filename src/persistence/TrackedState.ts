@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   CorruptRowError,
   DecoratorUsageError,
+  InvalidStoredValueError,
   rowName,
   SerializationError,
   StateTooLargeError,
@@ -25,6 +26,7 @@ import { mergeKeys, type MergeFunction, type MergeStrategy } from './merge';
 import type { StoredRow } from './RowStore';
 import { entrySize, type SizeCache } from './storage/sizes';
 import { sameValue } from './sameValue';
+import { runSchema, shapeOf, type OnInvalid } from './schema';
 
 /** An encoded field value; `attribute` undefined means the field is absent from the row. */
 interface Encoded {
@@ -95,6 +97,10 @@ export interface TrackedStateSettings {
   readonly sizes: SizeCache;
   /** A stored field that cannot be decoded: fail, or treat it as absent with a warning (onCorruptRow). */
   readonly onCorruptField: 'fail' | 'start-fresh';
+  /** A stored value its field's schema rejects, for fields that do not say: fail, or use the initializer. */
+  readonly onInvalid?: OnInvalid;
+  /** Options for a name an open state tracks (a map's key): its schema, migrate, onInvalid. */
+  readonly specOf?: (name: string) => Omit<FieldSpec, 'name'>;
   /**
    * Track every name in the row and accept any name in {@link TrackedState.assign} (a map's keys),
    * rather than only the fields attached.
@@ -124,6 +130,21 @@ interface Field {
    * first needs it (the encoding does not change, so the copy can be made from it at any time).
    */
   copy: unknown;
+  /**
+   * A `current` that differs from the row without this environment having assigned it: a stored
+   * value migrated (or transformed by its schema), written back with the next write that has
+   * other changes (`writeBack`), or the initializer standing in for a value the schema rejects,
+   * never written until the field is assigned.
+   */
+  held?: { readonly encoded: Encoded; readonly writeBack: boolean } | undefined;
+}
+
+/** A stored field as read: what the row holds, the value the field takes, and what it holds back. */
+interface ReadField {
+  readonly baseline: Encoded;
+  readonly value: unknown;
+  readonly current?: Encoded;
+  readonly held?: Field['held'];
 }
 
 const NO_COPY = Symbol('no copy');
@@ -206,7 +227,7 @@ export class TrackedState {
   /** Tracks a name of an open state, absent until assigned. */
   private track(name: string): Field {
     const field: Field = {
-      spec: { name },
+      spec: { ...this.settings.specOf?.(name), name },
       type: undefined,
       initialValue: undefined,
       initial: ABSENT,
@@ -232,6 +253,7 @@ export class TrackedState {
     this.checkSize(staged.map(([field, , encoded]) => [field, encoded]));
     let changed = false;
     for (const [field, value, encoded] of staged) {
+      field.held = undefined;
       field.value = value;
       if (!sameEncoding(encoded, field.current)) changed = true;
       field.current = encoded;
@@ -323,16 +345,16 @@ export class TrackedState {
   ): void {
     const stored = { ...(row?.fields ?? {}) };
     if (this.settings.open) for (const name of Object.keys(stored)) if (!this.fields.has(name)) this.track(name);
-    const taken: [Field, Encoded, unknown][] = [];
+    const taken: [Field, ReadField][] = [];
     const kept: [Field, Encoded][] = [];
     const merged: [Field, Encoded, unknown, Encoded][] = [];
     for (const field of this.fields.values()) {
       const choice = choose(field, stored);
-      if (choice === 'read') taken.push([field, ...this.readStored(field, stored)]);
-      else if (choice === 'initial') taken.push([field, this.initialOf(field), field.value]);
+      if (choice === 'read') taken.push([field, this.readStored(field, stored)]);
+      else if (choice === 'initial') taken.push([field, { baseline: this.initialOf(field), value: field.value }]);
       else if (choice === 'keep') kept.push([field, this.storedEncoding(field, stored)]);
       else {
-        const [theirs, theirValue] = this.readStored(field, stored);
+        const { baseline: theirs, value: theirValue } = this.readStored(field, stored);
         const value = this.mergedValue(field, theirValue);
         merged.push([field, theirs, value, this.encode(field.spec.name, value, field.type, '(the value its merge returned)')]);
       }
@@ -340,13 +362,16 @@ export class TrackedState {
     this.stored = stored;
     this.revision = row?.revision ?? 0;
     this.layout = row === null ? undefined : (row.layout ?? 'map');
-    for (const [field, encoded, value] of taken) {
-      field.baseline = field.current = encoded;
+    for (const [field, read] of taken) {
+      field.baseline = read.baseline;
+      field.current = read.current ?? read.baseline;
+      field.held = read.held;
       field.copy = NO_COPY;
-      field.value = value;
+      field.value = read.value;
     }
     for (const [field, baseline] of kept) field.baseline = baseline;
     for (const [field, baseline, value, encoded] of merged) {
+      field.held = undefined;
       field.baseline = baseline;
       field.current = encoded;
       field.value = value;
@@ -424,12 +449,23 @@ export class TrackedState {
     return conditional ? { kind: 'set', attribute: encoded.attribute, conditional } : { kind: 'set', attribute: encoded.attribute };
   }
 
-  /** The fields whose current encoding differs from the row's, with that encoding. */
+  /**
+   * The fields whose current encoding differs from the row's, with that encoding. A field whose
+   * difference is only held back (see `Field.held`) is not dirty: a migrated value joins a write
+   * that other changes make, an initializer standing in for a rejected value never does.
+   */
   private dirty(): Map<string, Encoded> {
     const dirty = new Map<string, Encoded>();
+    let migrated: Field[] | undefined;
     for (const field of this.fields.values()) {
-      if (!sameEncoding(field.current, field.baseline)) dirty.set(field.spec.name, field.current);
+      if (sameEncoding(field.current, field.baseline)) continue;
+      if (field.held !== undefined && sameEncoding(field.current, field.held.encoded)) {
+        if (field.held.writeBack) (migrated ??= []).push(field);
+        continue;
+      }
+      dirty.set(field.spec.name, field.current);
     }
+    if (dirty.size > 0 && migrated !== undefined) for (const field of migrated) dirty.set(field.spec.name, field.current);
     return dirty;
   }
 
@@ -482,18 +518,89 @@ export class TrackedState {
     this.layout = undefined;
   }
 
-  /** A stored field's encoding and decoded value (with start-fresh, a corrupt one is dropped from `stored`). */
-  private readStored(field: Field, stored: Record<string, AttributeValue>): [Encoded, unknown] {
+  /**
+   * A stored field's encoding and value: decoded (with start-fresh, a corrupt one is dropped from
+   * `stored`), then checked by its schema and migrated, if it has them.
+   */
+  private readStored(field: Field, stored: Record<string, AttributeValue>): ReadField {
     const encoded = this.storedEncoding(field, stored);
+    let value: unknown;
     try {
-      return [encoded, this.decode(field, encoded.attribute)];
+      value = this.decode(field, encoded.attribute);
     } catch (error) {
       if (!(error instanceof CorruptRowError) || this.settings.onCorruptField === 'fail') throw error;
       warnStartingFresh(error);
       // As if the row had nothing for the field: the initializer stands, the next write drops it.
       delete stored[field.spec.name];
-      return [this.initialOf(field), this.decode(field, undefined)];
+      return { baseline: this.initialOf(field), value: this.decode(field, undefined) };
     }
+    const { schema, migrate } = field.spec;
+    if (encoded.attribute === undefined || (schema === undefined && migrate === undefined)) return { baseline: encoded, value };
+    return this.checkStored(field, encoded, value);
+  }
+
+  /**
+   * The field's schema and `migrate` applied to a stored value: the schema first; a value it
+   * rejects (or, without a schema, every value) goes through `migrate`, and the schema checks the
+   * result. A value that changed is held back for the next write; one still rejected is `onInvalid`'s.
+   */
+  private checkStored(field: Field, encoded: Encoded, stored: unknown): ReadField {
+    const { name, schema, migrate } = field.spec;
+    let value = stored;
+    let problems: string | undefined;
+    if (schema !== undefined) {
+      const checked = runSchema(schema, value, name);
+      if ('value' in checked) value = checked.value;
+      else problems = checked.problems;
+    }
+    if (migrate !== undefined && (schema === undefined || problems !== undefined)) {
+      try {
+        value = migrate(stored);
+      } catch (error) {
+        throw new InvalidStoredValueError(
+          name,
+          String((error as Error)?.message ?? error),
+          `Row ${rowName(this.location)}: migrate of field "${name}" threw on the stored value (${shapeOf(stored)}): ` +
+            `${(error as Error)?.message ?? String(error)}. Nothing was changed; fix migrate for this shape.`,
+          { ...this.location, cause: error },
+        );
+      }
+      problems = undefined;
+      if (schema !== undefined) {
+        const checked = runSchema(schema, value, name);
+        if ('value' in checked) value = checked.value;
+        else problems = checked.problems;
+      }
+    }
+    if (problems !== undefined) return this.rejected(field, encoded, stored, problems);
+    const current = this.encode(name, value, field.type, '(the value migrate or the schema returned for the stored one)');
+    if (sameEncoding(current, encoded)) return { baseline: encoded, value };
+    return { baseline: encoded, value, current, held: { encoded: current, writeBack: true } };
+  }
+
+  /** A stored value its schema rejects: fail, or the initializer with a warning (the row keeps the value). */
+  private rejected(field: Field, encoded: Encoded, stored: unknown, problems: string): ReadField {
+    const { name } = field.spec;
+    const onInvalid = field.spec.onInvalid ?? this.settings.onInvalid ?? 'fail';
+    const what = `Row ${rowName(this.location)}: the stored value of field "${name}" (${shapeOf(stored)}) does not match its schema: ${problems}.`;
+    // Already standing in for this very stored value (a re-read found it unchanged): warned before.
+    const warned = field.held !== undefined && !field.held.writeBack && sameEncoding(field.baseline, encoded);
+    if (onInvalid === 'fail') {
+      throw new InvalidStoredValueError(
+        name,
+        problems,
+        `${what} Nothing was changed. Add migrate: (stored) => ... to turn it into today's shape, or ` +
+          `onInvalid: 'use-initializer' to start from the initializer (the stored value stays until the field is assigned).`,
+        this.location,
+      );
+    }
+    if (!warned) {
+      process.emitWarning(`${what} Using the initializer; the stored value stays until the field is assigned (onInvalid: 'use-initializer').`, {
+        code: 'AWS_LAMBDA_PERSISTENCE_INVALID_VALUE',
+      });
+    }
+    const initial = this.initialOf(field);
+    return { baseline: encoded, value: this.decode(field, undefined), current: initial, held: { encoded: initial, writeBack: false } };
   }
 
   private storedEncoding(field: Field, stored: Record<string, AttributeValue>): Encoded {

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors';
+import type { OnInvalid } from './schema';
 import { RESERVED_ATTRIBUTES } from './storage/itemFormat';
 import type { DeadlineSignal } from './Deadline';
 
@@ -179,6 +180,15 @@ export interface PersistenceOptions {
    */
   onCorruptRow?: 'fail' | 'start-fresh';
   /**
+   * A stored value that its field's `schema` rejects (after `migrate`), for fields that do not set
+   * `onInvalid` themselves: `'fail'` throws an `InvalidStoredValueError` naming the field, the
+   * value's shape and the fix, and changes nothing; `'use-initializer'` warns and gives the field
+   * its initializer, and the stored value stays until the field is assigned. Environment:
+   * `PERSISTENCE_ON_INVALID`.
+   * @default 'fail'
+   */
+  onInvalid?: OnInvalid;
+  /**
    * When a warm environment re-reads the row, to see other environments' changes. Fields changed
    * by this environment and not yet written keep their values. Environment: `PERSISTENCE_REFRESH`
    * (`cold-start`, `every-invocation`, or a maximum age in milliseconds).
@@ -214,6 +224,7 @@ export interface ResolvedOptions {
   readonly maxStateBytes: number;
   readonly largeFieldBytes: number;
   readonly onCorruptRow: 'fail' | 'start-fresh';
+  readonly onInvalid: OnInvalid;
 }
 
 /** Literal defaults, applied once in {@link resolveOptions}. */
@@ -260,6 +271,7 @@ export const ENVIRONMENT = {
   maxStateBytes: 'PERSISTENCE_MAX_STATE_BYTES',
   largeFieldBytes: 'PERSISTENCE_LARGE_FIELD_BYTES',
   onCorruptRow: 'PERSISTENCE_ON_CORRUPT_ROW',
+  onInvalid: 'PERSISTENCE_ON_INVALID',
 } as const;
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -280,6 +292,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'maxStateBytes',
   'largeFieldBytes',
   'onCorruptRow',
+  'onInvalid',
 ]);
 
 // DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
@@ -384,6 +397,14 @@ export function resolveOptions(
     );
   }
 
+  const onInvalid = nonEmpty(env[ENVIRONMENT.onInvalid]) ?? options.onInvalid ?? 'fail';
+  if (onInvalid !== 'fail' && onInvalid !== 'use-initializer') {
+    throw new ConfigurationError(
+      'onInvalid',
+      `Option "onInvalid" (${ENVIRONMENT.onInvalid}) must be 'fail' or 'use-initializer', got ${describeGiven(onInvalid)}.`,
+    );
+  }
+
   return {
     tableName,
     tableKey,
@@ -402,6 +423,7 @@ export function resolveOptions(
     maxStateBytes,
     largeFieldBytes,
     onCorruptRow,
+    onInvalid,
   };
 }
 

@@ -1,5 +1,7 @@
 import { ConfigurationError } from '../errors';
 import { mergeProblem, type MergeStrategy } from './merge';
+import { fieldSchemaProblem, type StandardSchema } from './schema';
+import type { FieldSpec } from '../decorators/fieldSpecs';
 import type { PersistenceStats } from './Stats';
 import { describeGiven, type PersistenceOptions } from './options';
 import type { Invocation } from './Invocation';
@@ -69,6 +71,17 @@ export interface StateOptions<S extends object> extends PersistenceOptions {
    * @default every key 'last-writer-wins'
    */
   merge?: StateMerge<S>;
+  /**
+   * A Standard Schema validator per key (zod, valibot, arktype), checking each stored value when
+   * the row is read, as `@Persistent({ schema })` does: `{ schema: { count: z.number() } }`.
+   * @default no key checked
+   */
+  schema?: { readonly [K in keyof S]?: StandardSchema };
+  /**
+   * Per key, turns a stored value of an older shape into today's, as `@Persistent({ migrate })`
+   * does; the result is written back with the next write.
+   */
+  migrate?: { readonly [K in keyof S]?: (stored: unknown) => S[K] };
 }
 
 /**
@@ -83,10 +96,10 @@ export interface StateOptions<S extends object> extends PersistenceOptions {
  */
 export function persistentState<S extends object>(defaults: S, options?: StateOptions<S>): PersistentStateLifecycle<S> {
   checkDefaults(defaults);
-  const { merge, ...persistence } = options ?? {};
-  const merges = checkStateMerge(defaults, merge);
+  const { merge, schema, migrate, ...persistence } = options ?? {};
+  const specs = keySpecs(defaults, { merge, schema, migrate });
   let state: S | undefined;
-  const start = sessionStarter(persistence, () => stateView(defaults, merges, (created) => (state = created)));
+  const start = sessionStarter(persistence, () => stateView(defaults, specs, (created) => (state = created)));
   // The invocations begun and not yet ended, by context, in the order they began.
   const active = new Map<LambdaContext, { session: Session; invocation: Invocation }>();
   const take = (step: string, context: LambdaContext | undefined, remove: boolean) => {
@@ -207,35 +220,42 @@ function checkDefaults(defaults: unknown): void {
 }
 
 /** A fresh state object with the defaults' keys as fields. */
-function stateView<S extends object>(defaults: S, merges: StateMerge<S>, created: (state: S) => void): View {
+function stateView<S extends object>(defaults: S, specs: ReadonlyMap<string, FieldSpec>, created: (state: S) => void): View {
   return {
     fieldDescription: 'a key of the defaults given to withPersistence() or persistentState()',
     attach(tracked) {
       const state = { ...defaults };
       tracked.attach(
         state,
-        Object.keys(defaults).map((name) => {
-          const merge = merges[name as keyof S];
-          return merge === undefined ? { name } : { name, merge };
-        }),
+        Object.keys(defaults).map((name) => specs.get(name) ?? { name }),
       );
       created(Object.seal(state));
     },
   };
 }
 
-
-function checkStateMerge<S extends object>(defaults: S, merge: unknown): StateMerge<S> {
-  if (merge === undefined) return {};
-  if (typeof merge !== 'object' || merge === null) {
-    throw new ConfigurationError('merge', `Option "merge" takes an object of key: strategy, e.g. { count: 'sum' }; got ${describeGiven(merge)}.`);
-  }
-  for (const [key, strategy] of Object.entries(merge)) {
-    if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
-      throw new ConfigurationError('merge', `Option "merge" names "${key}", which is not a key of the defaults.`);
+/** The field spec of each key that has options (`merge`, `schema`, `migrate`), checked. */
+function keySpecs<S extends object>(defaults: S, options: { merge?: unknown; schema?: unknown; migrate?: unknown }): Map<string, FieldSpec> {
+  const specs = new Map<string, FieldSpec>();
+  for (const option of ['merge', 'schema', 'migrate'] as const) {
+    const perKey = options[option];
+    if (perKey === undefined) continue;
+    if (typeof perKey !== 'object' || perKey === null) {
+      const example = { merge: "{ count: 'sum' }", schema: '{ count: z.number() }', migrate: '{ count: (stored) => Number(stored) }' }[option];
+      throw new ConfigurationError(option, `Option "${option}" takes an object with an entry per key, e.g. ${example}; got ${describeGiven(perKey)}.`);
     }
-    const problem = mergeProblem(strategy);
-    if (problem !== undefined) throw new ConfigurationError('merge', `Option "merge.${key}" ${problem}.`);
+    for (const [key, value] of Object.entries(perKey)) {
+      if (!Object.prototype.hasOwnProperty.call(defaults, key)) {
+        throw new ConfigurationError(option, `Option "${option}" names "${key}", which is not a key of the defaults.`);
+      }
+      if (value === undefined) continue;
+      const problem = option === 'merge' ? mergeProblem(value) : fieldSchemaProblem({ [option]: value });
+      if (problem !== undefined) {
+        // fieldSchemaProblem words it for the decorator: "{ schema }) takes ...".
+        throw new ConfigurationError(option, `Option "${option}.${key}" ${problem.replace(/^\{ \w+ \}\) /, '')}.`);
+      }
+      specs.set(key, { ...(specs.get(key) ?? { name: key }), [option]: value });
+    }
   }
-  return merge as StateMerge<S>;
+  return specs;
 }
