@@ -46,7 +46,8 @@ export function handlerBundleOptions(root) {
     target: 'node20',
     format: 'cjs',
     external: ['@aws-sdk/*'],
-    alias: { 'aws-lambda-persistence': join(root, 'dist/index.js') },
+    // What a bundler resolves for `import ... from 'aws-lambda-persistence'`: the `module` condition.
+    alias: { 'aws-lambda-persistence': join(root, 'dist/bundler/index.mjs') },
     logLevel: 'silent',
   };
 }

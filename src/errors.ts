@@ -1,3 +1,4 @@
+import { isLibraryInstance, LIBRARY_CLASS } from './persistence/shared';
 /**
  * The library's error hierarchy. Every error thrown by `aws-lambda-persistence` is a
  * {@link PersistenceError}; each failure has its own subclass so callers can branch with
@@ -27,6 +28,17 @@ export interface ErrorLocation {
  * ```
  */
 export class PersistenceError extends Error {
+  /** Marks the library's error classes (src/persistence/shared.ts). */
+  static readonly [LIBRARY_CLASS] = true;
+
+  /**
+   * `error instanceof PersistenceError` (or any of its subclasses) holds for errors of either copy
+   * of the library when a program loads both its CommonJS and its ES module build.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isLibraryInstance(this, value);
+  }
+
   // A literal in every class rather than new.target.name: minifiers (esbuild in CDK and SAM builds)
   // rename classes, and error names show up in logs and in checks by name.
   override readonly name: string = 'PersistenceError';

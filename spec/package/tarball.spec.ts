@@ -46,7 +46,8 @@ handler({}, { functionName: 'packed-cjs', getRemainingTimeInMillis: () => 30000 
 /**
  * An ES module with the defaults: the library's own client (AWS_ENDPOINT_URL_DYNAMODB), the table
  * from PERSISTENCE_TABLE_NAME, the row named after the function in the context. It also checks that
- * `require` of the package in the same program gets the same copy (one set of error classes).
+ * `require` of the package in the same program, which loads the CommonJS build beside the ES module
+ * one, is the same library: its errors are instances of this one's classes, and the reverse.
  */
 const COUNTER_ESM = `import { createRequire } from 'node:module';
 import { Persistent, PersistentHandler, PersistenceError } from '${PACKAGE}';
@@ -54,7 +55,34 @@ ${COUNTER_CLASS}
 export const handler = Counter.bind();
 const result = await handler({}, { functionName: process.env.TABLE_KEY, getRemainingTimeInMillis: () => 30000 });
 const required = createRequire(import.meta.url)('${PACKAGE}');
-console.log(JSON.stringify({ ...result, sameCopy: required.PersistenceError === PersistenceError }));
+const oneLibrary = new required.ConfigurationError('o', 'm') instanceof PersistenceError && new PersistenceError('m') instanceof required.PersistenceError;
+console.log(JSON.stringify({ ...result, sameCopy: oneLibrary }));
+`;
+
+/**
+ * Both builds in one program, mixed as a program with dependencies might: a class decorated with
+ * the ES module build's Persistent on the CommonJS build's PersistentHandler, an Expiring of one
+ * stored by the other, one PersistentMap per row whichever build opens it.
+ */
+const MIXED_BUILDS = `import { createRequire } from 'node:module';
+import * as esm from '${PACKAGE}';
+const cjs = createRequire(import.meta.url)('${PACKAGE}');
+class Mixed extends cjs.PersistentHandler {
+  count = 0;
+  token = new esm.Expiring();
+  async handler() {
+    this.count += 1;
+    if (!this.token.fresh) this.token = new esm.Expiring('t' + this.count, '1h');
+    return { count: this.count, token: this.token.value, expiring: this.token instanceof cjs.Expiring };
+  }
+}
+esm.Persistent()(Mixed.prototype, 'count');
+esm.Persistent()(Mixed.prototype, 'token');
+const result = await Mixed.bind()({}, { functionName: process.env.TABLE_KEY, getRemainingTimeInMillis: () => 30000 });
+const options = { tableKey: process.env.TABLE_KEY + '-map' };
+const [fromEsm, fromCjs] = [await esm.PersistentMap.open(options), await cjs.PersistentMap.open(options)];
+const error = await cjs.PersistentMap.open({ tableName: '' }).catch((e) => e);
+console.log(JSON.stringify({ ...result, oneMap: fromEsm === fromCjs, errorIsEsm: error instanceof esm.ConfigurationError }));
 `;
 
 const EXPORTS_CJS = `'use strict';
@@ -127,6 +155,16 @@ describe('packed package: a handler in a project that installed the tarball', ()
     const second = resultOf(await runInConsumer('count.mjs', countEnv(tableKey)));
     expect(second).toEqual({ count: 2, sameCopy: true });
     expect(await storedCount(tableKey)).toEqual({ N: '2' });
+  });
+});
+
+describe('packed package: both builds in one program', () => {
+  it('is one library: decorators, values, maps and errors of either build work with the other', async () => {
+    const tableKey = uniqueKey('packed-mixed');
+    const first = resultOf(await runInConsumer('mixed.mjs', countEnv(tableKey), { source: MIXED_BUILDS }));
+    expect(first).toEqual({ count: 1, token: 't1', expiring: true, oneMap: true, errorIsEsm: true });
+    const second = resultOf(await runInConsumer('mixed.mjs', countEnv(tableKey)));
+    expect(second).toEqual({ count: 2, token: 't1', expiring: true, oneMap: true, errorIsEsm: true });
   });
 });
 

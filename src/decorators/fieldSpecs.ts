@@ -1,5 +1,6 @@
 import { declaredStorage, type ClassType } from '../persistence/codec';
 import type { MergeStrategy } from '../persistence/merge';
+import { shared } from '../persistence/shared';
 import type { OnInvalid, StandardSchema } from '../persistence/schema';
 
 /**
@@ -34,7 +35,8 @@ symbols.metadata ??= Symbol.for('Symbol.metadata');
 const METADATA: symbol = symbols.metadata;
 
 const SPECS = Symbol.for('aws-lambda-persistence.fields');
-const legacySpecs = new WeakMap<object, FieldSpec[]>();
+// Shared with the other build of the library, if a program loads both (src/persistence/shared.ts).
+const legacySpecs = shared('legacyFieldSpecs', () => new WeakMap<object, FieldSpec[]>());
 
 function ownList(holder: Record<symbol, unknown>): FieldSpec[] {
   if (!Object.prototype.hasOwnProperty.call(holder, SPECS)) holder[SPECS] = [];

@@ -1,3 +1,4 @@
+import { isLibraryInstance, LIBRARY_CLASS } from './shared';
 import { ConfigurationError, keepNames } from '../errors';
 
 /**
@@ -52,6 +53,14 @@ export function durationMs(ttl: Duration, option = 'ttl'): number {
  * ```
  */
 export class Expiring<T> {
+  /** Marks the library's classes (src/persistence/shared.ts). */
+  static readonly [LIBRARY_CLASS] = true;
+
+  /** `value instanceof Expiring` holds for an Expiring of either copy of the library (CommonJS and ES module build). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return isLibraryInstance(this, value);
+  }
+
   // Plain properties (not #private): the change check compares them, and the codec stores them.
   private stored: T | undefined;
   private expiry: number | undefined;

@@ -1,4 +1,5 @@
 import { ConfigurationError, keepNames } from '../errors';
+import { shared } from './shared';
 import { fieldSpecsOf } from '../decorators/fieldSpecs';
 import type { PersistenceOptions } from './options';
 import { sessionStarter, type BoundHandler, type LambdaContext, type Session } from './Session';
@@ -8,7 +9,7 @@ const SESSION = Symbol('aws-lambda-persistence.session');
 /** Set while `bind()` constructs its instance: any other construction is not persisted. */
 let constructingForBind = false;
 /** Classes already warned about, so each says it once. */
-const warned = new WeakSet<Function>();
+const warned = shared('unboundWarned', () => new WeakSet<Function>());
 
 /**
  * Whether this process runs in Lambda (or as if: SAM local, a test harness): Lambda sets

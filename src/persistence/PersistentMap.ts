@@ -4,11 +4,13 @@ import type { FieldSpec } from '../decorators/fieldSpecs';
 import { describeGiven, resolveOptions, type PersistenceOptions } from './options';
 import { isStandardSchema, type StandardSchema } from './schema';
 import { clientFor, Session, startedOnce } from './Session';
+import { shared } from './shared';
 import { Stats, type PersistenceStats } from './Stats';
 
 // The maps opened in this execution environment, per client (the library's own: DEFAULT_CLIENT).
-const DEFAULT_CLIENT = {};
-const opened = new WeakMap<object, Map<string, () => Promise<PersistentMap<unknown>>>>();
+// Shared with the other build of the library, if a program loads both (src/persistence/shared.ts).
+const DEFAULT_CLIENT = shared('defaultClientKey', () => ({}));
+const opened = shared('openedMaps', () => new WeakMap<object, Map<string, () => Promise<PersistentMap<unknown>>>>());
 
 /**
  * A Map-like view of the function's row: string keys, values of any storable type, every change

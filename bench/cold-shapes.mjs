@@ -1,0 +1,109 @@
+// `npm run bench:cold-shapes`: the cold start of a handler in each shape users deploy, measured as
+// a new user would (issue "Today's Lambda runtimes and the cold start"): a fresh process with the
+// AWS SDK already loaded (untimed); timed: load the handler module (and through it the package,
+// whose bind() creates the client) and run its first invocation to the result. Baseline: create a
+// DynamoDBClient and send one GetItem (ConsistentRead) in a fresh process with the SDK loaded.
+//
+// Shapes: CommonJS (`require('aws-lambda-persistence')` from node_modules, as tsc emits), an
+// esbuild bundle (the library inside, SDK external, as CDK's NodejsFunction builds), an ES module
+// (`import` from node_modules: a .mjs handler, or a layer). The handler has three fields and its
+// first invocation reads them (one GetItem, as the baseline). The package is linked into a project
+// under .tmp/bench/shapes, so it resolves through its package.json exports as installed.
+// Options: --rounds <n> (default 15, the first 2 not counted). Prints a Markdown table.
+import { execFileSync, fork } from 'node:child_process';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const args = process.argv.slice(2);
+const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 15;
+const WARMUP = 2;
+const dir = join(root, '.tmp/bench/shapes');
+
+const CLASS = `class Handler extends PersistentHandler {
+  constructor() { super(); this.count = 0; this.lastRun = undefined; this.note = ''; }
+  async handler() { return { count: this.count }; }
+}
+for (const field of ['count', 'lastRun', 'note']) Persistent()(Handler.prototype, field);`;
+const FILES = {
+  'handler.cjs': `const { Persistent, PersistentHandler } = require('aws-lambda-persistence');\n${CLASS}\nexports.handler = Handler.bind();\n`,
+  'handler.mjs': `import { Persistent, PersistentHandler } from 'aws-lambda-persistence';\n${CLASS}\nexport const handler = Handler.bind();\n`,
+  'run-one.mjs': `import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
+const shape = process.argv[2];
+const context = { functionName: 'cold-shapes', getRemainingTimeInMillis: () => 30000 };
+const started = performance.now();
+if (shape === 'raw') {
+  await new DynamoDBClient({}).send(new GetItemCommand({ TableName: 'ColdShapes', Key: { key: { S: 'cold-shapes' } }, ConsistentRead: true }));
+} else {
+  const module = shape === 'esm' ? await import('./handler.mjs') : require(shape === 'bundle' ? './bundle.cjs' : './handler.cjs');
+  await module.handler({}, context);
+}
+console.log(JSON.stringify({ ms: performance.now() - started }));
+process.exit(0);
+`,
+};
+
+async function main() {
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'node_modules/@aws-sdk'), { recursive: true });
+  symlinkSync(root, join(dir, 'node_modules/aws-lambda-persistence'), 'dir');
+  symlinkSync(join(root, 'node_modules/@aws-sdk/client-dynamodb'), join(dir, 'node_modules/@aws-sdk/client-dynamodb'), 'dir');
+  for (const [name, text] of Object.entries(FILES)) writeFileSync(join(dir, name), text);
+  const esbuild = require('esbuild');
+  await esbuild.build({
+    absWorkingDir: dir,
+    entryPoints: [join(dir, 'handler.mjs')],
+    outfile: join(dir, 'bundle.cjs'),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    external: ['@aws-sdk/*'],
+    logLevel: 'silent',
+  });
+  const dynamo = fork(join(root, 'bench/dynalite-server.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise((resolve) => dynamo.on('message', (message) => message?.type === 'ready' && resolve(message.port)));
+  const env = {
+    ...process.env,
+    AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}`,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    PERSISTENCE_TABLE_NAME: 'ColdShapes',
+    PERSISTENCE_TABLE_KEY: 'cold-shapes',
+  };
+  const once = (shape) => JSON.parse(execFileSync(process.execPath, ['run-one.mjs', shape], { cwd: dir, env, encoding: 'utf8' }).trim().split('\n').pop()).ms;
+  // The table and a row with the three fields, written by the library.
+  writeFileSync(join(dir, 'seed.cjs'), `${FILES['handler.cjs'].replace('async handler() { return { count: this.count }; }', 'async handler() { this.count = 1; this.note = "n"; this.lastRun = new Date(0); }')}`);
+  execFileSync(process.execPath, ['-e', "require('./seed.cjs').handler({}, { functionName: 'cold-shapes', getRemainingTimeInMillis: () => 30000 })"], { cwd: dir, env });
+  const shapes = ['cjs', 'bundle', 'esm', 'raw'];
+  const times = Object.fromEntries(shapes.map((shape) => [shape, []]));
+  for (let round = 0; round < rounds; round++) {
+    // Rotated, so that no shape always follows another.
+    for (const shape of shapes.slice(round % shapes.length).concat(shapes.slice(0, round % shapes.length))) {
+      const ms = once(shape);
+      if (round >= WARMUP) times[shape].push(ms);
+    }
+  }
+  dynamo.kill();
+  const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+  const raw = median(times.raw);
+  const label = { cjs: 'CommonJS, require from node_modules', bundle: 'esbuild bundle, library inside', esm: 'ES module, import from node_modules', raw: 'raw: DynamoDBClient + GetItem' };
+  console.log(`cold start by handler shape: Node ${process.version}, medians of ${rounds - WARMUP}\n`);
+  console.log('| shape | median | against raw |');
+  console.log('|---|---:|---:|');
+  for (const shape of shapes) console.log(`| ${label[shape]} | ${median(times[shape]).toFixed(1)} ms | ${(median(times[shape]) / raw).toFixed(2)}x |`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
