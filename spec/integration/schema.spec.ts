@@ -179,6 +179,27 @@ describe('schema: stored values checked when the row is read', () => {
     await expect(handler(undefined, lambdaContext())).rejects.toBeInstanceOf(InvalidStoredValueError);
   });
 
+  it('checks a large field once per read of it, not again on every write of other fields', async () => {
+    let checks = 0;
+    const counting: StandardSchema<string> = {
+      '~standard': { version: 1, vendor: 'test', validate: (value) => (checks++, { value: value as string }) },
+    };
+    class Big extends PersistentHandler<Event, unknown> {
+      @Persistent({ schema: counting }) b = '';
+      @Persistent() a = 0;
+      async handler(event: Event) {
+        if (event?.a !== undefined) this.a = event.a;
+        return this.b.length;
+      }
+    }
+    const tableKey = await rowWithB('x'.repeat(20_000)); // over largeFieldBytes: in an item of its own
+    const handler = bind(Big as never, tableKey);
+    await expect(handler(undefined, lambdaContext())).resolves.toBe(20_000);
+    expect(checks).toBe(1);
+    for (let a = 2; a <= 4; a++) await handler({ a }, lambdaContext());
+    expect(checks).toBe(1);
+  });
+
   it('refuses a schema that validates asynchronously, naming the field', async () => {
     const asyncSchema: StandardSchema<number> = { '~standard': { version: 1, vendor: 'test', validate: async (value) => ({ value: value as number }) } };
     class Async extends PersistentHandler<void, unknown> {

@@ -164,19 +164,15 @@ export class DynamoDBRowStore implements RowStore {
     const revision = expectedRevision + 1;
     // Large fields into their slot items first: the row points to them only once they are stored.
     const inRow: Record<string, AttributeValue> = {};
-    const refs = new Map<string, FieldRef>();
+    const large = new Map<string, AttributeValue>();
     for (const name of Object.keys(fields)) {
-      const attribute = fields[name]!;
-      if (!this.fieldItems.isLarge(attribute)) {
-        inRow[name] = attribute;
-        continue;
-      }
-      const placed = await this.fieldItems.place(name, attribute, writeId, signal);
-      if (placed === TABLE_MISSING) return { status: 'table-missing' };
-      // A slot holds a write this environment did not expect: read the row, then try again.
-      if ('conflict' in placed) return { status: 'conflict' };
-      refs.set(name, placed);
+      if (this.fieldItems.isLarge(fields[name]!)) large.set(name, fields[name]!);
+      else inRow[name] = fields[name]!;
     }
+    const refs = await this.fieldItems.placeAll(large, writeId, signal);
+    if (refs === TABLE_MISSING) return { status: 'table-missing' };
+    // A slot holds a write this environment did not expect: read the row, then try again.
+    if (!(refs instanceof Map)) return { status: 'conflict' };
     const { state, parts } = this.large.layout(inRow, writeId, this.format.refsSize(refs));
     const condition = this.format.revisionCondition(expectedRevision);
     // Parts first: the row points to them only once they are all stored, so a reader never
@@ -249,15 +245,16 @@ export class DynamoDBRowStore implements RowStore {
       inRow = copy;
     }
     if (!this.large.fitsInRow(inRow, this.format.refsSize(referred))) return { status: 'rewrite' };
+    const placed = await this.fieldItems.placeAll(
+      new Map([...large].map((name) => [name, (changes.get(name) as { readonly attribute: AttributeValue }).attribute])),
+      writeId,
+      signal,
+    );
+    if (placed === TABLE_MISSING) return { status: 'table-missing' };
+    // A slot holds a write this environment did not expect: read the row, then try again.
+    if (!(placed instanceof Map)) return { status: 'conflict' };
     const refer = new Map<string, { ref: FieldRef; expected: string | undefined }>();
-    for (const name of large) {
-      const change = changes.get(name) as { readonly attribute: AttributeValue };
-      const placed = await this.fieldItems.place(name, change.attribute, writeId, signal);
-      if (placed === TABLE_MISSING) return { status: 'table-missing' };
-      // A slot holds a write this environment did not expect: read the row, then try again.
-      if ('conflict' in placed) return { status: 'conflict' };
-      refer.set(name, { ref: placed, expected: current.get(name)?.writeId });
-    }
+    for (const [name, ref] of placed) refer.set(name, { ref, expected: current.get(name)?.writeId });
     const parts = this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId, { refer, unrefer });
     const result = await this.items.update({ Key: this.format.key, ...parts, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }, signal);
     if (result === TABLE_MISSING) return { status: 'table-missing' };

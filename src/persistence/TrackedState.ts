@@ -350,8 +350,14 @@ export class TrackedState {
     const merged: [Field, Encoded, unknown, Encoded][] = [];
     for (const field of this.fields.values()) {
       const choice = choose(field, stored);
-      if (choice === 'read') taken.push([field, this.readStored(field, stored)]);
-      else if (choice === 'initial') taken.push([field, { baseline: this.initialOf(field), value: field.value }]);
+      if (choice === 'read') {
+        // The row holds the very attribute object this field was read or written as (a field item the
+        // store holds): nothing to decode or check again, which for a large field with a schema
+        // would be on every write.
+        const attribute = stored[field.spec.name];
+        if (attribute !== undefined && attribute === field.baseline.attribute && field.held === undefined) continue;
+        taken.push([field, this.readStored(field, stored)]);
+      } else if (choice === 'initial') taken.push([field, { baseline: this.initialOf(field), value: field.value }]);
       else if (choice === 'keep') kept.push([field, this.storedEncoding(field, stored)]);
       else {
         const { baseline: theirs, value: theirValue } = this.readStored(field, stored);

@@ -10,6 +10,8 @@ import type { SizeCache } from './sizes';
 export const FIELD_ITEM_BYTES = 350 * 1024;
 // BatchGetItem takes at most 100 keys.
 const BATCH_KEYS = 100;
+// Field items are written a few at a time: enough to overlap round trips, few enough for 1 WCU.
+const PLACE_CONCURRENCY = 4;
 
 /**
  * Fields stored in items of their own (docs/storage-format.md): a field whose encoded value is
@@ -101,6 +103,30 @@ export class FieldItems {
     this.slots.set(keyText, writeId);
     this.values.set(name, { writeId, attribute });
     return { slot, writeId, ...(live !== undefined && { previous: live.writeId }), size: this.sizes.dynamo(attribute) };
+  }
+
+  /**
+   * {@link place} for several fields, a few at a time: their refs, or the first conflict (or missing
+   * table) met. Slots already written stay as they are: they are not live, and the retry overwrites them.
+   */
+  async placeAll(
+    fields: ReadonlyMap<string, AttributeValue>,
+    writeId: string,
+    signal?: DeadlineSignal,
+  ): Promise<Map<string, FieldRef> | ConditionFailed | TableMissing> {
+    const refs = new Map<string, FieldRef>();
+    const pending = [...fields];
+    let failed: ConditionFailed | TableMissing | undefined;
+    const worker = async (): Promise<void> => {
+      while (failed === undefined && pending.length > 0) {
+        const [name, attribute] = pending.shift()!;
+        const placed = await this.place(name, attribute, writeId, signal);
+        if (placed === TABLE_MISSING || 'conflict' in placed) failed ??= placed;
+        else refs.set(name, placed);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PLACE_CONCURRENCY, fields.size) }, worker));
+    return failed ?? refs;
   }
 
   /**
