@@ -200,6 +200,31 @@ describe('schema: stored values checked when the row is read', () => {
     expect(checks).toBe(1);
   });
 
+  it('checks the fields of a row written in between by another environment, and only then', async () => {
+    let checks = 0;
+    const counting: StandardSchema<string> = {
+      '~standard': { version: 1, vendor: 'test', validate: (value) => (checks++, { value: value as string }) },
+    };
+    class Small extends PersistentHandler<Event, unknown> {
+      @Persistent({ schema: counting }) b = '';
+      @Persistent() a = 0;
+      async handler(event: Event) {
+        if (event?.a !== undefined) this.a = event.a;
+        return this.b;
+      }
+    }
+    const tableKey = await rowWithB('kept in the row');
+    const handler = bind(Small as never, tableKey);
+    await handler(undefined, lambdaContext());
+    for (let a = 2; a <= 4; a++) await handler({ a }, lambdaContext());
+    expect(checks).toBe(1);
+    // Another environment writes b: the next write brings its value in, checked.
+    await bind(V1, tableKey)({ b: 'theirs' }, lambdaContext());
+    await handler({ a: 5 }, lambdaContext());
+    expect(checks).toBe(2);
+    await expect(handler(undefined, lambdaContext())).resolves.toBe('theirs');
+  });
+
   it('refuses a schema that validates asynchronously, naming the field', async () => {
     const asyncSchema: StandardSchema<number> = { '~standard': { version: 1, vendor: 'test', validate: async (value) => ({ value: value as number }) } };
     class Async extends PersistentHandler<void, unknown> {
