@@ -31,6 +31,29 @@ class LargeLedger extends PersistentHandler<{ id?: number }, { count: number; id
   }
 }
 
+/**
+ * INVOCATIONS invocations `{ id }` through the faults, in a new execution environment every
+ * COLD_START_EVERY (cold starts read through the faults too): the ids acknowledged, and the errors
+ * of the others by name (each must be one of ours).
+ */
+async function invokeThroughFaults(environment: () => (event: { id: number }, context: ReturnType<typeof lambdaContext>) => Promise<unknown>) {
+  const acknowledged: number[] = [];
+  const failures: Record<string, number> = {};
+  let handler = environment();
+  for (let id = 0; id < INVOCATIONS; id++) {
+    if (id % COLD_START_EVERY === 0) handler = environment();
+    try {
+      await handler({ id }, lambdaContext('faults', 20_000));
+      acknowledged.push(id);
+    } catch (error) {
+      expect(error).toBeInstanceOf(PersistenceError);
+      const name = (error as Error).name;
+      failures[name] = (failures[name] ?? 0) + 1;
+    }
+  }
+  return { acknowledged, failures };
+}
+
 describe('Injected DynamoDB faults (seeded, 20 % of requests)', () => {
   let proxy: FaultProxy;
   afterAll(() => proxy?.close());
@@ -42,23 +65,9 @@ describe('Injected DynamoDB faults (seeded, 20 % of requests)', () => {
     await proxy?.close();
     proxy = await startFaultProxy(dynamo.endpoint, { seed: 20261126 + maxAttempts, rate: FAULT_RATE, latencyMs: 40 });
 
-    const acknowledged: number[] = [];
-    const failures: Record<string, number> = {};
-    const environment = () => Ledger.bind({ client: recordingClient(proxy.endpoint, { maxAttempts }), tableKey, tableName: TABLE });
-    let handler = environment();
-    for (let id = 0; id < INVOCATIONS; id++) {
-      // A new execution environment now and then: cold starts read through the faults too.
-      if (id % COLD_START_EVERY === 0) handler = environment();
-      try {
-        await handler({ id }, lambdaContext('faults', 20_000));
-        acknowledged.push(id);
-      } catch (error) {
-        // The only other outcome: an error, and one of ours.
-        expect(error).toBeInstanceOf(PersistenceError);
-        const name = (error as Error).name;
-        failures[name] = (failures[name] ?? 0) + 1;
-      }
-    }
+    const { acknowledged, failures } = await invokeThroughFaults(() =>
+      Ledger.bind({ client: recordingClient(proxy.endpoint, { maxAttempts }), tableKey, tableName: TABLE }),
+    );
     proxy.setRate(0);
 
     const item = await readItem(recordingClient(dynamo.endpoint), TABLE, tableKey);
@@ -86,18 +95,9 @@ describe('Injected DynamoDB faults (seeded, 20 % of requests)', () => {
     await LargeLedger.bind({ client: recordingClient(dynamo.endpoint), tableKey: uniqueKey(), tableName: TABLE })({}, lambdaContext());
     await proxy?.close();
     proxy = await startFaultProxy(dynamo.endpoint, { seed: 20261130 + maxAttempts, rate: FAULT_RATE, latencyMs: 40 });
-    const acknowledged: number[] = [];
-    const environment = () => LargeLedger.bind({ client: recordingClient(proxy.endpoint, { maxAttempts }), tableKey, tableName: TABLE });
-    let handler = environment();
-    for (let id = 0; id < INVOCATIONS; id++) {
-      if (id % COLD_START_EVERY === 0) handler = environment();
-      try {
-        await handler({ id }, lambdaContext('faults', 20_000));
-        acknowledged.push(id);
-      } catch (error) {
-        expect(error).toBeInstanceOf(PersistenceError);
-      }
-    }
+    const { acknowledged } = await invokeThroughFaults(() =>
+      LargeLedger.bind({ client: recordingClient(proxy.endpoint, { maxAttempts }), tableKey, tableName: TABLE }),
+    );
     proxy.setRate(0);
     // Read as a cold start does, without faults: the row, then the field's item.
     const reader = LargeLedger.bind({ client: recordingClient(dynamo.endpoint), tableKey, tableName: TABLE });
