@@ -72,8 +72,8 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
   abstract handler(event: TEvent, context: LambdaContext): Promise<TResult>;
 
   /**
-   * Assigns several persistent fields and writes them in one write request. Resolves when they are
-   * durable. Every value is checked before any is assigned: a value that cannot be stored throws
+   * Assigns several persistent fields and writes them in one write request (plus one per field over
+   * `largeFieldBytes`, kept in an item of its own). Resolves when they are durable. Every value is checked before any is assigned: a value that cannot be stored throws
    * and leaves all fields as they were.
    *
    * Outside `bind()` (a handler constructed with `new` in a unit test) it only assigns.

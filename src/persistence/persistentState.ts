@@ -46,7 +46,10 @@ export interface PersistentStateLifecycle<S extends object> {
    * `error` itself, with a `persistenceError` property attached when saving failed too.
    */
   fail(error: unknown, context?: LambdaContext): Promise<unknown>;
-  /** Writes several fields in one write request; resolves when durable. Only between `begin` and `end`. */
+  /**
+   * Writes several fields in one write request (plus one per field over `largeFieldBytes`, kept in an
+   * item of its own); resolves when durable. Only between `begin` and `end`.
+   */
   update(changes: Partial<S>, context?: LambdaContext): Promise<void>;
   /** What this execution environment's persistence has done: requests, capacity, conflicts, retries. */
   readonly stats: PersistenceStats;
