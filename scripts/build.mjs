@@ -1,16 +1,19 @@
-// Builds dist/: the library as one CommonJS file (esbuild), its type declarations (tsc), and ES
-// module builds of its own (dist/*.mjs for Node, dist/bundler/*.mjs for bundlers, each with the
-// chunks its entries share). One file loads
-// faster than a tree of modules (module resolution and compilation were a third of the import time,
-// docs/performance.md). The ES module build is real ES modules, so a bundler can leave out what a
-// handler does not use, and an ES module handler loads no CommonJS. A program that loads both
-// builds (import here, require in a dependency) has two copies of the code, but one library: the
-// state they must share (decorator registries, the class codec, opened maps) is kept on globalThis
-// under registered symbols, and `instanceof` of the library's errors and of Expiring answers for
-// instances of either copy (src/persistence/shared.ts).
+// Builds dist/: the library three times from the same sources (esbuild), and its type
+// declarations (tsc). CommonJS (dist/*.js, `require`), ES modules for Node (dist/*.mjs, `import`)
+// and ES modules for bundlers (dist/bundler/*.mjs, the `module` condition, which Node ignores and
+// esbuild, webpack and rollup read). Each entry point is one file: a cold start resolves, reads and
+// compiles one file for the library (module resolution and compilation were a third of the import
+// time, docs/performance.md; an ES module import costs ~0.4 ms more per extra file). The ES module
+// builds are real ES modules, so a bundler can leave out what a handler does not use, and an ES
+// module handler loads no CommonJS. A program that loads two builds (import here, require in a
+// dependency) has two copies of the code, but one library: the state they must share (decorator
+// registries, the class codec, opened maps) is kept on globalThis under registered symbols, and
+// `instanceof` of the library's errors and of Expiring answers for instances of either copy
+// (src/persistence/shared.ts).
 //
-// The CommonJS middy middleware and CLI import the library itself from dist/index.js at run time
-// instead of carrying a second copy of it; the ES module entries share chunks the same way.
+// The middy middleware imports the library's public entry of its own build (./index.js or
+// ./index.mjs) at run time instead of carrying a second copy of it; the CLI does the same. The
+// class-transformer subpath carries only the codec registry, which lives on globalThis.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
@@ -30,18 +33,18 @@ const ENTRIES = [
   { source: 'src/cli/main.ts', name: 'cli', esm: false, executable: true },
 ];
 
-/** Resolves imports of the library's barrel to the built dist/index.js, kept external. */
-const libraryExternal = {
+/** Resolves imports of the library's barrel to the built entry `./index<extension>`, kept external. */
+const libraryExternal = (extension) => ({
   name: 'library-external',
   setup(builder) {
     builder.onResolve({ filter: /^\.\.?\/.*index$|^\.\.$/ }, (args) => {
       const resolved = join(args.resolveDir, args.path);
       return resolved === library.replace(/\.ts$/, '') || resolved === dirname(library)
-        ? { path: './index.js', external: true }
+        ? { path: `./index${extension}`, external: true }
         : undefined;
     });
   },
-};
+});
 
 /**
  * In the ES module build, the AWS SDK is loaded with require (createRequire), as the CommonJS build
@@ -76,53 +79,38 @@ execFileSync(
   [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--emitDeclarationOnly'],
   { stdio: 'inherit' },
 );
-for (const entry of ENTRIES) {
-  const outfile = join(dist, `${entry.name}.js`);
-  await build({
-    entryPoints: [join(root, entry.source)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    // Smaller to parse at every cold start; identifiers stay, so stack traces read without the map.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    // The SDK is in every Lambda runtime (a peer dependency); the others are dependencies or
-    // optional peers (dynalite for the CLI's `local`). Dev-only helpers (the CLI's zip writer)
-    // are bundled in.
-    external: ['@aws-sdk/*', 'class-transformer', 'reflect-metadata', 'dynalite', '@middy/core'],
-    plugins: entry.source === 'src/index.ts' ? [] : [libraryExternal],
-    banner: entry.executable ? { js: '#!/usr/bin/env node' } : undefined,
-    logLevel: 'warning',
-  });
-  if (entry.executable) chmodSync(outfile, 0o755);
-}
-// The ES module builds: every entry at once, so that the code they share is one chunk. Node's
-// (dist/*.mjs, the `import` condition) binds the SDK with require, see sdkByRequire; bundlers'
-// (dist/bundler/, the `module` condition, which Node ignores and esbuild, webpack and rollup read)
-// imports it, so that a bundler resolves and bundles (or leaves external) the SDK as it decides.
-for (const variant of [
-  { outdir: dist, plugins: [sdkByRequire] },
-  { outdir: join(dist, 'bundler'), plugins: [] },
-]) {
-  await build({
-    entryPoints: Object.fromEntries(ENTRIES.filter((entry) => entry.esm).map((entry) => [entry.name, join(root, entry.source)])),
-    outdir: variant.outdir,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    splitting: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    sourcemap: true,
-    minifyWhitespace: true,
-    minifySyntax: true,
-    external: ['@aws-sdk/*', 'class-transformer', 'reflect-metadata', 'dynalite', '@middy/core'],
-    plugins: variant.plugins,
-    logLevel: 'warning',
-  });
+/**
+ * The three builds. Node's ES modules bind the SDK with require (see sdkByRequire); the bundlers'
+ * import it, so that a bundler resolves and bundles (or leaves external) the SDK as it decides.
+ */
+const BUILDS = [
+  { outdir: dist, format: 'cjs', extension: '.js', plugins: [], entries: ENTRIES },
+  { outdir: dist, format: 'esm', extension: '.mjs', plugins: [sdkByRequire], entries: ENTRIES.filter((entry) => entry.esm) },
+  { outdir: join(dist, 'bundler'), format: 'esm', extension: '.mjs', plugins: [], entries: ENTRIES.filter((entry) => entry.esm) },
+];
+for (const variant of BUILDS) {
+  for (const entry of variant.entries) {
+    const outfile = join(variant.outdir, `${entry.name}${variant.extension}`);
+    await build({
+      entryPoints: [join(root, entry.source)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: variant.format,
+      sourcemap: true,
+      // Smaller to parse at every cold start; identifiers stay, so stack traces read without the map.
+      minifyWhitespace: true,
+      minifySyntax: true,
+      // The SDK is in every Lambda runtime (a peer dependency); the others are dependencies or
+      // optional peers (dynalite for the CLI's `local`). Dev-only helpers (the CLI's zip writer)
+      // are bundled in.
+      external: ['@aws-sdk/*', 'class-transformer', 'reflect-metadata', 'dynalite', '@middy/core'],
+      plugins: [...variant.plugins, ...(entry.source === 'src/index.ts' ? [] : [libraryExternal(variant.extension)])],
+      banner: entry.executable ? { js: '#!/usr/bin/env node' } : undefined,
+      logLevel: 'warning',
+    });
+    if (entry.executable) chmodSync(outfile, 0o755);
+  }
 }
 console.log(`dist/ built: ${ENTRIES.map((entry) => entry.name).join(', ')}`);
