@@ -9,6 +9,11 @@
 // (`import` from node_modules: a .mjs handler, or a layer). The handler has three fields and its
 // first invocation reads them (one GetItem, as the baseline). The package is linked into a project
 // under .tmp/bench/shapes, so it resolves through its package.json exports as installed.
+//
+// Beside the issue's baseline, each shape also has a raw handler of the same shape: a module that
+// creates the client when it loads and sends the GetItem when invoked, loaded the same way. Loading
+// a handler module costs the same with or without the library (an ES module's first import()
+// ~1.5 ms), so the same-shape ratio is the library's own share.
 // Options: --rounds <n> (default 15, the first 2 not counted). Prints a Markdown table.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -28,19 +33,30 @@ const CLASS = `class Handler extends PersistentHandler {
   async handler() { return { count: this.count }; }
 }
 for (const field of ['count', 'lastRun', 'note']) Persistent()(Handler.prototype, field);`;
+/** Each shape's module: the library's handlers, and the raw handlers of the same shapes. */
+const HANDLERS = { cjs: 'handler.cjs', bundle: 'bundle.cjs', esm: 'handler.mjs', 'raw-cjs': 'raw-handler.cjs', 'raw-bundle': 'raw-bundle.cjs', 'raw-esm': 'raw-handler.mjs' };
+const RAW = `const client = new DynamoDBClient({});
+exports.handler = async () => {
+  const { Item } = await client.send(new GetItemCommand({ TableName: 'ColdShapes', Key: { key: { S: 'cold-shapes' } }, ConsistentRead: true }));
+  return { count: Item?.value?.M?.count?.N };
+};
+`;
 const FILES = {
   'handler.cjs': `const { Persistent, PersistentHandler } = require('aws-lambda-persistence');\n${CLASS}\nexports.handler = Handler.bind();\n`,
   'handler.mjs': `import { Persistent, PersistentHandler } from 'aws-lambda-persistence';\n${CLASS}\nexport const handler = Handler.bind();\n`,
+  'raw-handler.cjs': `const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');\n${RAW}`,
+  'raw-handler.mjs': `import { createRequire } from 'node:module';\nconst { DynamoDBClient, GetItemCommand } = createRequire(import.meta.url)('@aws-sdk/client-dynamodb');\n${RAW.replace('exports.handler =', 'export const handler =')}`,
   'run-one.mjs': `import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
 const shape = process.argv[2];
+const HANDLERS = ${JSON.stringify(HANDLERS)};
 const context = { functionName: 'cold-shapes', getRemainingTimeInMillis: () => 30000 };
 const started = performance.now();
 if (shape === 'raw') {
   await new DynamoDBClient({}).send(new GetItemCommand({ TableName: 'ColdShapes', Key: { key: { S: 'cold-shapes' } }, ConsistentRead: true }));
 } else {
-  const module = shape === 'esm' ? await import('./handler.mjs') : require(shape === 'bundle' ? './bundle.cjs' : './handler.cjs');
+  const module = shape.endsWith('esm') ? await import(\`./\${HANDLERS[shape]}\`) : require(\`./\${HANDLERS[shape]}\`);
   await module.handler({}, context);
 }
 console.log(JSON.stringify({ ms: performance.now() - started }));
@@ -56,18 +72,20 @@ async function main() {
   symlinkSync(join(root, 'node_modules/@aws-sdk/client-dynamodb'), join(dir, 'node_modules/@aws-sdk/client-dynamodb'), 'dir');
   for (const [name, text] of Object.entries(FILES)) writeFileSync(join(dir, name), text);
   const esbuild = require('esbuild');
-  await esbuild.build({
-    absWorkingDir: dir,
-    entryPoints: [join(dir, 'handler.mjs')],
-    outfile: join(dir, 'bundle.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    external: ['@aws-sdk/*'],
-    logLevel: 'silent',
-  });
+  for (const [entry, outfile] of [['handler.mjs', 'bundle.cjs'], ['raw-handler.cjs', 'raw-bundle.cjs']]) {
+    await esbuild.build({
+      absWorkingDir: dir,
+      entryPoints: [join(dir, entry)],
+      outfile: join(dir, outfile),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      external: ['@aws-sdk/*'],
+      logLevel: 'silent',
+    });
+  }
   const dynamo = fork(join(root, 'bench/dynalite-server.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise((resolve) => dynamo.on('message', (message) => message?.type === 'ready' && resolve(message.port)));
   const env = {
@@ -84,7 +102,7 @@ async function main() {
   // The table and a row with the three fields, written by the library.
   writeFileSync(join(dir, 'seed.cjs'), `${FILES['handler.cjs'].replace('async handler() { return { count: this.count }; }', 'async handler() { this.count = 1; this.note = "n"; this.lastRun = new Date(0); }')}`);
   execFileSync(process.execPath, ['-e', "require('./seed.cjs').handler({}, { functionName: 'cold-shapes', getRemainingTimeInMillis: () => 30000 })"], { cwd: dir, env });
-  const shapes = ['cjs', 'bundle', 'esm', 'raw'];
+  const shapes = ['cjs', 'bundle', 'esm', 'raw-cjs', 'raw-bundle', 'raw-esm', 'raw'];
   const times = Object.fromEntries(shapes.map((shape) => [shape, []]));
   for (let round = 0; round < rounds; round++) {
     // Rotated, so that no shape always follows another.
@@ -96,11 +114,16 @@ async function main() {
   dynamo.kill();
   const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
   const raw = median(times.raw);
-  const label = { cjs: 'CommonJS, require from node_modules', bundle: 'esbuild bundle, library inside', esm: 'ES module, import from node_modules', raw: 'raw: DynamoDBClient + GetItem' };
+  const label = { cjs: 'CommonJS, require from node_modules', bundle: 'esbuild bundle, library inside', esm: 'ES module, import from node_modules' };
+  const ms = (shape) => median(times[shape]);
   console.log(`cold start by handler shape: Node ${process.version}, medians of ${rounds - WARMUP}\n`);
-  console.log('| shape | median | against raw |');
-  console.log('|---|---:|---:|');
-  for (const shape of shapes) console.log(`| ${label[shape]} | ${median(times[shape]).toFixed(1)} ms | ${(median(times[shape]) / raw).toFixed(2)}x |`);
+  console.log('| shape | library | raw handler, same shape | library / raw handler | library / raw GetItem |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const shape of ['cjs', 'bundle', 'esm']) {
+    const same = ms(`raw-${shape}`);
+    console.log(`| ${label[shape]} | ${ms(shape).toFixed(1)} ms | ${same.toFixed(1)} ms | ${(ms(shape) / same).toFixed(2)}x | ${(ms(shape) / raw).toFixed(2)}x |`);
+  }
+  console.log(`| raw: DynamoDBClient + GetItem (the issue's baseline) | | | | ${raw.toFixed(1)} ms |`);
 }
 
 main().catch((error) => {

@@ -151,7 +151,7 @@ async function main() {
       const t = performance.now();
       const samples = await warm.call({ cmd: 'bench', scenario, reps, warmup });
       const counts = await dynamo.take();
-      const sides = samples.split ? 3 : 2;
+      const sides = samples.split ? 4 : 2;
       results.scenarios[scenario] = { ...samples, totalRequests: counts, expectedTotal: sides * (reps + warmup) * floors[scenario] };
       log(`warm    ${scenario}: ${reps} × ${sides} runs (${seconds(t)}), requests ${describe(counts)}`);
     }
@@ -251,15 +251,22 @@ function summarize(results, machine, durationS) {
       ['set', 'one set + flush (warm invocation)'],
       ['update', 'update() of 10 fields (warm invocation)'],
     ]) {
-      compare({
-        scenario: title,
-        lib: results.scenarios[scenario].lib,
-        base: results.scenarios[scenario].base,
-        baseName: 'PutItem, same item and condition, reused client',
-        kind: 'ratio',
-        target: '≤ 1.10×',
-        limit: 1.1,
-      });
+      // Two baselines: the raw write a handler without the library would send (a PutItem of the
+      // whole item), and the library's own request sent by hand (its overhead alone).
+      for (const [side, row, baseName] of [
+        ['base', title, 'PutItem, same item and condition, reused client'],
+        ['sameRequest', "  the same, against the library's own UpdateItem sent raw", 'the UpdateItem the library sends, by hand, reused client'],
+      ]) {
+        compare({
+          scenario: row,
+          lib: results.scenarios[scenario].lib,
+          base: results.scenarios[scenario][side],
+          baseName,
+          kind: 'ratio',
+          target: '≤ 1.10×',
+          limit: 1.1,
+        });
+      }
     }
     for (const [scenario, title] of [
       ['set', 'one set + flush'],
@@ -272,11 +279,11 @@ function summarize(results, machine, durationS) {
       const [low, high] = bootstrap(own, own, (l) => median(l));
       const m = (k) => num(median(split[k]));
       add({
-        scenario: `  the library's own time per ${title}: before the PutItem is sent + after it returns`,
+        scenario: `  the library's own time per ${title}: before its request is sent + after it returns`,
         lib: stats(own),
         baseName:
           `(split: before ${m('before')} ms [to handler() ${m('prologue')}, handler() ${m('body')}, ` +
-          `then to send() ${m('toSend')}], PutItem ${m('request')} ms, after ${m('after')} ms)`,
+          `then to send() ${m('toSend')}], its UpdateItem ${m('request')} ms, after ${m('after')} ms)`,
         result: `${num(median(own))} ms (CI ${num(low)} … ${num(high)} ms) = ${((100 * median(own)) / median(results.scenarios[scenario].base)).toFixed(0)}% of the raw PutItem`,
         value: median(own),
         ci: [low, high],
@@ -351,9 +358,8 @@ function summarize(results, machine, durationS) {
     add({
       scenario: "  the library's own code (dist/)",
       size: sizes.groups.library,
+      // The former "own code ≤ 15 KB" target is retired (its bytes count in the total above).
       result: kb(sizes.groups.library),
-      target: '≤ 15 KB',
-      met: sizes.groups.library <= 15 * 1024,
       value: sizes.groups.library,
     });
     for (const group of ['reflect-metadata', 'class-transformer', 'handler', 'other']) {

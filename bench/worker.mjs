@@ -153,7 +153,7 @@ async function importOne(what) {
 
 function warm(bundle, internals) {
   const H = require(bundle);
-  const { DynamoDBClient, GetItemCommand, PutItemCommand } = require('@aws-sdk/client-dynamodb');
+  const { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } = require('@aws-sdk/client-dynamodb');
   // The library's internal functions, bundled from src/ (dist/index.js exports only the public
   // API): for the baseline items (encoded exactly as the library encodes) and for the measurements
   // of the change detection's parts.
@@ -206,9 +206,41 @@ function warm(bundle, internals) {
   }
 
   /**
+   * The fourth side of a write scenario: the library's own request, sent by hand. The UpdateItem
+   * the library sent for the same change is recorded from a handler bound with a recording client
+   * (its own row, under a key of the same length), then sent again on a reused client with fresh
+   * write ids. It separates the library's own overhead from the cost of the request it chose: an
+   * UpdateItem with an update expression, which dynalite parses and evaluates in JavaScript, more
+   * slowly than it stores a PutItem's item.
+   */
+  async function sameRequestWriter(tableKey, eventOf) {
+    const sent = [];
+    const recording = {
+      send(command, options) {
+        if (command instanceof UpdateItemCommand) sent.push(command.input);
+        return raw.send(command, options);
+      },
+    };
+    const handler = H.SmallState.bind({ tableName: TABLE, tableKey, client: recording });
+    await handler({}, fresh());
+    for (let i = 0; i < 5; i++) await handler(eventOf(++n), fresh());
+    const template = sent.at(-1);
+    if (template === undefined) throw new Error(`${tableKey}: the library sent no UpdateItem`);
+    const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    return {
+      prepare() {
+        const input = structuredClone(template);
+        for (const value of Object.values(input.ExpressionAttributeValues ?? {})) if (UUID.test(value.S ?? '')) value.S = randomUUID();
+        return input;
+      },
+      send: (input) => raw.send(new UpdateItemCommand(input)),
+    };
+  }
+
+  /**
    * The third side of a write scenario: the same handler class bound with an injected client,
    * configured as the library configures its own (`new DynamoDBClient({ maxAttempts: 3 })`), that
-   * records when the PutItem went out and came back (see timedClient); returns { before, request,
+   * records when its request went out and came back (see timedClient); returns { before, request,
    * after } in ms. Run interleaved with the other two, so its request time compares with theirs.
    */
   async function splitSide(tableKey, event) {
@@ -250,8 +282,15 @@ function warm(bundle, internals) {
         for (let i = 0; i < 5; i++) await handler(eventOf(++n), fresh()); // first writes, warm-up
         const writer = await rawWriter(`${prefix}-lib`, `${prefix}-raw`, encode);
         for (let i = 0; i < 5; i++) await writer.put(writer.prepare(++n));
+        const same = await sameRequestWriter(`${prefix}-req`, eventOf);
         return {
           split: await splitSide(`${prefix}-spl`, eventOf),
+          sameRequest: async () => {
+            const input = same.prepare();
+            const t0 = now();
+            await same.send(input);
+            return ms(t0, now());
+          },
           lib: async () => {
             const event = eventOf(++n);
             const context = fresh();
@@ -321,8 +360,8 @@ function warm(bundle, internals) {
 
     /** `reps` runs of each side, interleaved, the order rotating; warm-up runs first. */
     async bench({ scenario, reps, warmup }) {
-      const { lib, base, split } = scenarios[scenario];
-      const sides = split ? [lib, base, split] : [lib, base];
+      const { lib, base, split, sameRequest } = scenarios[scenario];
+      const sides = split ? [lib, base, split, sameRequest] : [lib, base];
       for (let i = 0; i < warmup; i++) for (const side of sides) await side();
       const samples = sides.map(() => []);
       for (let i = 0; i < reps; i++) {
@@ -331,7 +370,7 @@ function warm(bundle, internals) {
           samples[index].push(await sides[index]());
         }
       }
-      return { lib: samples[0], base: samples[1], ...(split && { split: samples[2] }) };
+      return { lib: samples[0], base: samples[1], ...(split && { split: samples[2], sameRequest: samples[3] }) };
     },
 
     /** The parts of the end-of-invocation change detection, timed separately (see partsOf). */
