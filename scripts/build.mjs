@@ -1,24 +1,29 @@
 // Builds dist/: the library three times from the same sources (esbuild), and its type
-// declarations (tsc). CommonJS (dist/*.js, `require`), ES modules for Node (dist/*.mjs, `import`)
-// and ES modules for bundlers (dist/bundler/*.mjs, the `module` condition, which Node ignores and
-// esbuild, webpack and rollup read). Each entry point is one file: a cold start resolves, reads and
-// compiles one file for the library (module resolution and compilation were a third of the import
-// time, docs/performance.md; an ES module import costs ~0.4 ms more per extra file). The ES module
-// builds are real ES modules, so a bundler can leave out what a handler does not use, and an ES
-// module handler loads no CommonJS. A program that loads two builds (import here, require in a
-// dependency) has two copies of the code, but one library: the state they must share (decorator
-// registries, the class codec, opened maps) is kept on globalThis under registered symbols, and
-// `instanceof` of the library's errors and of Expiring answers for instances of either copy
-// (src/persistence/shared.ts).
+// declarations (tsc).
 //
-// The middy middleware imports the library's public entry of its own build (./index.js or
-// ./index.mjs) at run time instead of carrying a second copy of it; the CLI does the same. The
-// class-transformer subpath carries only the codec registry, which lives on globalThis.
+// - CommonJS (dist/*.js, `require`) and ES modules for Node (dist/*.mjs, `import`): each entry
+//   point is one file, so a cold start resolves, reads and compiles one file for the library
+//   (module resolution and compilation were a third of the import time, docs/performance.md; an ES
+//   module import costs ~0.4 ms more per extra file). The ES module build is real ES modules, so an
+//   ES module handler loads no CommonJS.
+// - ES modules for bundlers (dist/bundler/, the `module` condition, which Node ignores and esbuild,
+//   webpack and rollup read): one module per source file, as in src/, so that a bundler leaves out
+//   the modules a handler does not use (package.json `sideEffects` names the one module that must
+//   run for its effect: the class-transformer subpath). Bundlers merge the modules, so their
+//   number costs nothing at run time.
+//
+// A program that loads two builds (import here, require in a dependency) has two copies of the
+// code, but one library: the state they must share (decorator registries, the class codec, opened
+// maps) is kept on globalThis under registered symbols, and `instanceof` of the library's errors
+// and of Expiring answers for instances of either copy (src/persistence/shared.ts). The middy
+// middleware imports the library's public entry of its own build (./index.js or ./index.mjs) at
+// run time instead of carrying a second copy of it; the CLI does the same. The class-transformer
+// subpath carries only the codec registry, which lives on globalThis.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,38 +84,78 @@ execFileSync(
   [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--emitDeclarationOnly'],
   { stdio: 'inherit' },
 );
+/** Options every build shares. */
+const COMMON = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  // Smaller to parse at every cold start; identifiers stay, so stack traces read without the map.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // The SDK is in every Lambda runtime (a peer dependency); the others are dependencies or
+  // optional peers (dynalite for the CLI's `local`). Dev-only helpers (the CLI's zip writer) are
+  // bundled in.
+  external: ['@aws-sdk/*', 'class-transformer', 'reflect-metadata', 'dynalite', '@middy/core'],
+  logLevel: 'warning',
+};
+
 /**
- * The three builds. Node's ES modules bind the SDK with require (see sdkByRequire); the bundlers'
- * import it, so that a bundler resolves and bundles (or leaves external) the SDK as it decides.
+ * The one-file builds for Node. Node's ES modules bind the SDK with require (see sdkByRequire).
  */
-const BUILDS = [
-  { outdir: dist, format: 'cjs', extension: '.js', plugins: [], entries: ENTRIES },
-  { outdir: dist, format: 'esm', extension: '.mjs', plugins: [sdkByRequire], entries: ENTRIES.filter((entry) => entry.esm) },
-  { outdir: join(dist, 'bundler'), format: 'esm', extension: '.mjs', plugins: [], entries: ENTRIES.filter((entry) => entry.esm) },
+const NODE_BUILDS = [
+  { format: 'cjs', extension: '.js', plugins: [], entries: ENTRIES },
+  { format: 'esm', extension: '.mjs', plugins: [sdkByRequire], entries: ENTRIES.filter((entry) => entry.esm) },
 ];
-for (const variant of BUILDS) {
+for (const variant of NODE_BUILDS) {
   for (const entry of variant.entries) {
-    const outfile = join(variant.outdir, `${entry.name}${variant.extension}`);
+    const outfile = join(dist, `${entry.name}${variant.extension}`);
     await build({
+      ...COMMON,
       entryPoints: [join(root, entry.source)],
       outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
       format: variant.format,
-      sourcemap: true,
-      // Smaller to parse at every cold start; identifiers stay, so stack traces read without the map.
-      minifyWhitespace: true,
-      minifySyntax: true,
-      // The SDK is in every Lambda runtime (a peer dependency); the others are dependencies or
-      // optional peers (dynalite for the CLI's `local`). Dev-only helpers (the CLI's zip writer)
-      // are bundled in.
-      external: ['@aws-sdk/*', 'class-transformer', 'reflect-metadata', 'dynalite', '@middy/core'],
       plugins: [...variant.plugins, ...(entry.source === 'src/index.ts' ? [] : [libraryExternal(variant.extension)])],
       banner: entry.executable ? { js: '#!/usr/bin/env node' } : undefined,
-      logLevel: 'warning',
     });
     if (entry.executable) chmodSync(outfile, 0o755);
   }
 }
+
+/**
+ * Keeps every import of another source file external, as the path of its own output module
+ * (`./errors` -> `./errors.mjs`, `..` -> `../index.mjs`): each source file becomes one module.
+ */
+const ownModules = {
+  name: 'own-modules',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.?(\/|$)/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const target = join(args.resolveDir, args.path);
+      const file = existsSync(`${target}.ts`) ? `${target}.ts` : join(target, 'index.ts');
+      if (!existsSync(file)) throw new Error(`build: ${args.path} from ${args.importer} is not a source file`);
+      const path = relative(args.resolveDir, file).replace(/\.ts$/, '.mjs');
+      return { path: path.startsWith('.') ? path : `./${path}`, external: true };
+    });
+  },
+};
+/** The library's source files, without the CLI (not a module users import). */
+function sources(dir) {
+  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((item) => {
+    const path = `${dir}/${item.name}`;
+    if (item.isDirectory()) return path === 'src/cli' ? [] : sources(path);
+    return item.name.endsWith('.ts') && !item.name.endsWith('.d.ts') ? [join(root, path)] : [];
+  });
+}
+// The bundlers' build imports the SDK, so that a bundler resolves and bundles (or leaves external)
+// the SDK as it decides.
+await build({
+  ...COMMON,
+  entryPoints: sources('src'),
+  outdir: join(dist, 'bundler'),
+  outbase: join(root, 'src'),
+  outExtension: { '.js': '.mjs' },
+  format: 'esm',
+  plugins: [ownModules],
+});
 console.log(`dist/ built: ${ENTRIES.map((entry) => entry.name).join(', ')}`);

@@ -374,6 +374,34 @@ describe('packed package: class instances through ./class-transformer', () => {
   });
 });
 
+/** An ES module handler that uses only PersistentHandler: a bundler reads the package's `module` build. */
+const HANDLER_ONLY_ESM = `import { Persistent, PersistentHandler } from '${PACKAGE}';
+${COUNTER_CLASS}
+const handler = Counter.bind();
+handler({}, { functionName: process.env.TABLE_KEY, getRemainingTimeInMillis: () => 30000 }).then(
+  (result) => console.log(JSON.stringify(result)),
+  (error) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
+`;
+/** Messages only the other styles carry: PersistentMap's and persistentState's. */
+const OTHER_STYLES = [/PersistentMap keys are non-empty strings/, /was called outside an invocation: call begin\(context\) first/];
+
+describe('packed package: a bundler leaves out what a handler does not use', () => {
+  it('a handler that uses only PersistentHandler carries neither PersistentMap nor persistentState, and counts', async () => {
+    const tableKey = uniqueKey('packed-shaken');
+    const bundle = await bundleInConsumer('handler-only.mjs', HANDLER_ONLY_ESM);
+    const code = readFileSync(path.join(consumerDir(), bundle), 'utf8');
+    expect(OTHER_STYLES.filter((marker) => marker.test(code))).toEqual([]);
+    expect(resultOf(await runInConsumer(bundle, countEnv(tableKey)))).toEqual({ count: 1 });
+    const withStyles = `${HANDLER_ONLY_ESM}import { PersistentMap, withPersistence } from '${PACKAGE}';\nconsole.log(typeof PersistentMap, typeof withPersistence);\n`;
+    const other = readFileSync(path.join(consumerDir(), await bundleInConsumer('handler-and-map.mjs', withStyles)), 'utf8');
+    expect(OTHER_STYLES.filter((marker) => marker.test(other))).toEqual(OTHER_STYLES);
+  });
+});
+
 /**
  * Powertools Logger's class method decorator on `handler`, applied as TypeScript's legacy decorators
  * compile it (plain JavaScript here), with the packed library.
