@@ -106,8 +106,12 @@ export class DynamoDBRowStore implements RowStore {
   private rowHasWriteId = false;
   /** Whether the row as last seen can point to field items with a write of changes (it has `items`). */
   private rowHasItems = false;
-  /** Whether the row as last read holds a large field in its map (written by 0.1.0): the next write moves it out, whole. */
-  private largeInMap = false;
+  /**
+   * The map of the row as last read, until the first write has checked it for a large field (a row
+   * of 0.1.0 holds them there): the next write then moves them out, whole. Checked by that write,
+   * not by the read, so that a cold start that writes nothing does not size every field.
+   */
+  private uncheckedMap: Readonly<Record<string, AttributeValue>> | undefined;
 
   constructor(
     client: DynamoDBSender,
@@ -208,11 +212,20 @@ export class DynamoDBRowStore implements RowStore {
     if (outcome.status === 'written') {
       this.rowHasWriteId = true;
       this.rowHasItems = refs.size > 0;
-      this.largeInMap = false;
+      this.uncheckedMap = undefined;
       this.fieldItems.seen(refs);
       await this.large.replaced(state);
     } else if (parts.length > 0) await this.large.discard(parts);
     return outcome;
+  }
+
+  /** Whether the row as last read holds a large field in its map (see `uncheckedMap`). */
+  private largeInMap(): boolean {
+    const map = this.uncheckedMap;
+    if (map === undefined) return false;
+    if (Object.values(map).some((attribute) => this.fieldItems.isLarge(attribute))) return true;
+    this.uncheckedMap = undefined;
+    return false;
   }
 
   async update(
@@ -223,7 +236,7 @@ export class DynamoDBRowStore implements RowStore {
     signal?: DeadlineSignal,
   ): Promise<WriteOutcome> {
     // A row of 0.1.0 with a large field in its map: one whole-row write moves it into its own item.
-    if (this.largeInMap) return { status: 'rewrite' };
+    if (this.largeInMap()) return { status: 'rewrite' };
     // Which fields the row will point to after this write: those it points to now that this write
     // does not bring back into the map, and the large new values. Sized before anything is sent.
     const current = this.fieldItems.refs;
@@ -324,14 +337,14 @@ export class DynamoDBRowStore implements RowStore {
       this.large.seen(parsed.state);
       this.fieldItems.seen(parsed.refs);
       this.rowHasItems = parsed.refs !== undefined;
-      if (read) this.largeInMap = parsed.state.kind === 'map' && Object.values(parsed.state.fields).some((attribute) => this.fieldItems.isLarge(attribute));
+      if (read) this.uncheckedMap = parsed.state.kind === 'map' ? parsed.state.fields : undefined;
       return { fields, revision: parsed.revision, layout: parsed.state.kind, ...(parsed.writeId !== undefined && { writeId: parsed.writeId }) };
     } catch (error) {
       if (!(error instanceof CorruptRowError) || this.options.onCorruptRow === 'fail') throw error;
       warnStartingFresh(error);
       this.rowHasWriteId = false;
       this.rowHasItems = false;
-      this.largeInMap = false;
+      this.uncheckedMap = undefined;
       this.large.seen(undefined);
       this.fieldItems.seen(undefined);
       // Keep the revision: the next write must replace exactly this row.

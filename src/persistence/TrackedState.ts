@@ -427,6 +427,11 @@ export class TrackedState {
     return true;
   }
 
+  /** Whether the next write would have anything to write (a snapshot would not be undefined). */
+  hasChanges(): boolean {
+    return this.dirty().size > 0;
+  }
+
   /** The content of the next write, or undefined when nothing is dirty. */
   snapshot(): Snapshot | undefined {
     const encodings = this.dirty();

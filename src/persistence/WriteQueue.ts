@@ -45,6 +45,8 @@ export class WriteQueue {
   writesStarted = 0;
   /** The last write requested; the next one starts after it settles. */
   private tail: Promise<void> = Promise.resolve();
+  /** Writes requested and not settled yet. */
+  private running = 0;
 
   constructor(
     private readonly state: TrackedState,
@@ -58,6 +60,12 @@ export class WriteQueue {
    * asked for it (none named: the settings' signal, for writes started by assignments).
    */
   request(invocation?: Invocation): Promise<void> {
+    // Nothing dirty, no write queued or running, none left uncertain: there is nothing to wait for.
+    // Most invocations end here (a cold start that only reads, a warm one that changes nothing),
+    // so they do not run, nor compile, the write path.
+    if (this.running === 0 && this.queued === undefined && this.uncertain === undefined && !this.state.hasChanges()) {
+      return Promise.resolve();
+    }
     const write = this.join(invocation);
     if (invocation === undefined) return write;
     // The write was cut off by another invocation's deadline (Lambda Managed Instances runs several
@@ -75,11 +83,17 @@ export class WriteQueue {
     }
     const requesters: Invocation[] = invocation === undefined ? [] : [invocation];
     this.queuedFor = requesters;
-    const next = this.tail.then(noop, noop).then(() => {
-      this.queued = undefined;
-      this.writesStarted += 1;
-      return this.write(requesters);
-    });
+    this.running += 1;
+    const next = this.tail
+      .then(noop, noop)
+      .then(() => {
+        this.queued = undefined;
+        this.writesStarted += 1;
+        return this.write(requesters);
+      })
+      .finally(() => {
+        this.running -= 1;
+      });
     this.queued = next;
     this.tail = next;
     return next;
