@@ -318,7 +318,8 @@ export function rowName(location: Required<ErrorLocation>): string {
  * with the constructor's name. Keys of an object literal survive minifiers too.
  */
 export function keepNames(classes: Readonly<Record<string, Function>>): void {
-  for (const [name, type] of Object.entries(classes)) Object.defineProperty(type, 'name', { value: name, configurable: true });
+  // Unbundled and in the library's own builds the names are right already: no redefinition then.
+  for (const name in classes) if (classes[name]!.name !== name) Object.defineProperty(classes[name]!, 'name', { value: name, configurable: true });
 }
 
 keepNames({
