@@ -15,17 +15,18 @@
 // a handler module costs the same with or without the library (an ES module's first import()
 // ~1.5 ms), so the same-shape ratio is the library's own share.
 // Options: --rounds <n> (default 15, the first 2 not counted). Prints a Markdown table.
+// `npm run bench` runs the same measurement (measureShapes) for its headline cold-start rows.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
-const args = process.argv.slice(2);
-const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 15;
 const WARMUP = 2;
+/** The library's shapes, with the labels the reports print. */
+export const SHAPES = { cjs: 'CommonJS, require from node_modules', bundle: 'esbuild bundle, library inside', esm: 'ES module, import from node_modules' };
 const dir = join(root, '.tmp/bench/shapes');
 
 const CLASS = `class Handler extends PersistentHandler {
@@ -64,8 +65,12 @@ process.exit(0);
 `,
 };
 
-async function main() {
-  execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' });
+/**
+ * Measures every shape and baseline in fresh processes, `rounds` rounds (the first two not counted),
+ * rotated: { shape: [ms per counted round] }, paired by round. Builds dist/ first unless told not to.
+ */
+export async function measureShapes({ rounds = 15, build = true } = {}) {
+  if (build) execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'node_modules/@aws-sdk'), { recursive: true });
   symlinkSync(root, join(dir, 'node_modules/aws-lambda-persistence'), 'dir');
@@ -112,21 +117,29 @@ async function main() {
     }
   }
   dynamo.kill();
+  return times;
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 15;
+  const times = await measureShapes({ rounds });
   const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
-  const raw = median(times.raw);
-  const label = { cjs: 'CommonJS, require from node_modules', bundle: 'esbuild bundle, library inside', esm: 'ES module, import from node_modules' };
   const ms = (shape) => median(times[shape]);
+  const raw = ms('raw');
   console.log(`cold start by handler shape: Node ${process.version}, medians of ${rounds - WARMUP}\n`);
   console.log('| shape | library | raw handler, same shape | library / raw handler | library / raw GetItem |');
   console.log('|---|---:|---:|---:|---:|');
-  for (const shape of ['cjs', 'bundle', 'esm']) {
+  for (const [shape, label] of Object.entries(SHAPES)) {
     const same = ms(`raw-${shape}`);
-    console.log(`| ${label[shape]} | ${ms(shape).toFixed(1)} ms | ${same.toFixed(1)} ms | ${(ms(shape) / same).toFixed(2)}x | ${(ms(shape) / raw).toFixed(2)}x |`);
+    console.log(`| ${label} | ${ms(shape).toFixed(1)} ms | ${same.toFixed(1)} ms | ${(ms(shape) / same).toFixed(2)}x | ${(ms(shape) / raw).toFixed(2)}x |`);
   }
   console.log(`| raw: DynamoDBClient + GetItem (the issue's baseline) | | | | ${raw.toFixed(1)} ms |`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

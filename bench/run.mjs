@@ -6,7 +6,7 @@
 // X-Amz-Target; then measures each scenario against its baseline with the runs interleaved, and
 // prints a Markdown table and writes bench/results/latest.json. See docs/performance.md.
 //
-// Options: --quick (fewer repetitions, ~20 s), --only cold,import,warm,bundle (some sections),
+// Options: --quick (fewer repetitions, ~20 s), --only shapes,cold,import,warm,bundle (some sections),
 // --json <file> (write the JSON elsewhere). `node bench/profile.mjs` gives the parts behind the analysis.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { measureShapes, SHAPES } from './cold-shapes.mjs';
 import { bundleInternals, handlerBundleOptions } from './internals.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,7 +32,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const option = (name) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
 const jsonPath = option('--json') ?? join(root, 'bench/results/latest.json');
-const SECTIONS = ['cold', 'import', 'warm', 'bundle'];
+const SECTIONS = ['shapes', 'cold', 'import', 'warm', 'bundle'];
 const only = option('--only')?.split(',') ?? SECTIONS;
 if (only.some((section) => !SECTIONS.includes(section))) {
   throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}`);
@@ -39,8 +40,8 @@ if (only.some((section) => !SECTIONS.includes(section))) {
 
 // Repetitions per side (library and baseline each), after warm-up runs that are not counted.
 const REPS = quick
-  ? { cold: 4, coldWarmup: 1, import: 4, importWarmup: 1, write: 30, writeWarmup: 5, noChange: 2000, noChangeWarmup: 200 }
-  : { cold: 30, coldWarmup: 2, import: 30, importWarmup: 2, write: 200, writeWarmup: 10, noChange: 10_000, noChangeWarmup: 1000 };
+  ? { shapes: 6, cold: 4, coldWarmup: 1, import: 4, importWarmup: 1, write: 30, writeWarmup: 5, noChange: 2000, noChangeWarmup: 200 }
+  : { shapes: 17, cold: 30, coldWarmup: 2, import: 30, importWarmup: 2, write: 200, writeWarmup: 10, noChange: 10_000, noChangeWarmup: 1000 };
 // State sizes for the change detection, as DynamoDB counts them (attribute names and values): each
 // record (makeRecord in bench/handlers/state.ts) is ~110 bytes so, ~155 bytes as JSON.
 const LARGE = [
@@ -78,7 +79,15 @@ async function main() {
   const seeded = await dynamo.take();
   log(`dynamo  dynalite (separate process) on ${dynamo.endpoint}; cold-start row seeded: ${describe(seeded)} (${seconds(step)})`);
 
-  // 3. Cold start, fresh processes: library, raw GetItem, DocumentClient GetCommand; the order rotates.
+  // 3. Cold start as a new user measures it, each shape users deploy (bench/cold-shapes.mjs: its own
+  // dynalite and project; rounds counted after two warm-up rounds).
+  if (only.includes('shapes')) {
+    step = performance.now();
+    results.scenarios.shapes = await measureShapes({ rounds: REPS.shapes, build: false });
+    log(`shapes  ${Object.keys(results.scenarios.shapes).length} sides × ${REPS.shapes} fresh processes (${seconds(step)})`);
+  }
+
+  // 3b. Cold start, fresh processes: library, raw GetItem, DocumentClient GetCommand; the order rotates.
   if (only.includes('cold')) {
     step = performance.now();
     // lib-split: the library's first invocation split into its own work and the request (see
@@ -207,7 +216,29 @@ function summarize(results, machine, durationS) {
     });
   };
 
-  const { cold, import: imports } = results.scenarios;
+  const { shapes, cold, import: imports } = results.scenarios;
+  if (shapes) {
+    // The issue's method: loading the handler module (the package with it, bind() creating the
+    // client) and its first invocation, in a fresh process with the SDK loaded.
+    for (const [shape, label] of Object.entries(SHAPES)) {
+      compare({
+        scenario: `cold start as a new user measures it: ${label}`,
+        lib: shapes[shape],
+        base: shapes.raw,
+        baseName: 'new DynamoDBClient + GetItem, fresh process with the SDK loaded',
+        kind: 'ratio',
+        target: '≤ 1.15×',
+        limit: 1.15,
+      });
+      compare({
+        scenario: '  (reference) against a raw handler of the same shape',
+        lib: shapes[shape],
+        base: shapes[`raw-${shape}`],
+        baseName: 'a module creating the client when it loads, GetItem when invoked',
+        kind: 'ratio',
+      });
+    }
+  }
   if (cold) {
     compare({
       scenario: 'cold start hydrate (fresh process, first invocation)',
