@@ -2,7 +2,7 @@
 // got items of their own. Capacity is deterministic (DynamoDB's rules, which dynalite applies to
 // `ReturnConsumedCapacity`), so one run of each operation is the figure; no timing here.
 //
-// A handler with a counter (`merge: 'sum'`), a small tag and the state's bulk in large fields, on
+// A handler with a counter (`merge: sum`), a small tag and the state's bulk in large fields, on
 // dist/ (what users get), against dynalite in this process. "before": `largeFieldBytes` above any
 // field, so everything stays in the row, as up to this release; "after": the default (4 KB).
 // States (random text, which gzip cannot shrink): about 1 KB (one 800-byte field), 100 KB (one
@@ -37,7 +37,7 @@ async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const dynalite = require('dynalite');
   const { DynamoDBClient } = require('@aws-sdk/client-dynamodb');
-  const { Persistent, PersistentHandler } = require(join(root, 'dist/index.js'));
+  const { Persistent, PersistentHandler, sum } = require(join(root, 'dist/index.js'));
   const server = dynalite({ createTableMs: 0 });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const client = new DynamoDBClient({
@@ -70,7 +70,7 @@ async function main() {
           return this.count;
         }
       }
-      Persistent({ merge: 'sum' })(Bench.prototype, 'count');
+      Persistent({ merge: sum })(Bench.prototype, 'count');
       Persistent()(Bench.prototype, 'tag');
       for (const name of names) Persistent()(Bench.prototype, name);
       const tableKey = `capacity-${n++}`;

@@ -3,7 +3,9 @@
 //   node contention-env.mjs <lib|raw|stateful> <env index> <endpoint> <table> <row key> <invocations> <at once>
 // lib: a handler whose invocation adds 1 to its own field e<index> and to a `sum` counter `total`.
 // raw: the same change as one UpdateItem per invocation (the floor), on another row; stateful: the
-// same, plus one GetItem of the row in the environment's first invocation.
+// same, plus one GetItem of the row in the environment's first invocation. keys: a handler whose
+// invocation sets its own key e<index> of a `merge: keys` Map to its count; function: one that adds
+// "e<index>-<n>" to a list merged by a function (set union).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +22,13 @@ const field = `e${index}`;
 
 let invoke;
 let stats;
+/** A Lambda context with 30 s left. */
+const context = () => {
+  const deadline = Date.now() + 30_000;
+  return { functionName: rowKey, getRemainingTimeInMillis: () => deadline - Date.now() };
+};
 if (mode === 'lib') {
-  const { Persistent, PersistentHandler } = require(join(root, 'dist/index.js'));
+  const { Persistent, PersistentHandler, sum } = require(join(root, 'dist/index.js'));
   class Contended extends PersistentHandler {
     constructor() {
       super();
@@ -35,13 +42,31 @@ if (mode === 'lib') {
     }
   }
   Persistent()(Contended.prototype, field);
-  Persistent({ merge: 'sum' })(Contended.prototype, 'total');
+  Persistent({ merge: sum })(Contended.prototype, 'total');
   const handler = Contended.bind({ client, tableName: table, tableKey: rowKey });
   stats = handler.stats;
-  const context = () => {
-    const deadline = Date.now() + 30_000;
-    return { functionName: rowKey, getRemainingTimeInMillis: () => deadline - Date.now() };
-  };
+  invoke = () => handler(undefined, context());
+} else if (mode === 'keys' || mode === 'function') {
+  const { Persistent, PersistentHandler, keys } = require(join(root, 'dist/index.js'));
+  const union = (_base, mine, theirs) => [...new Set([...(theirs ?? []), ...(mine ?? [])])];
+  let n = 0;
+  class Merged extends PersistentHandler {
+    constructor() {
+      super();
+      this.seen = new Map();
+      this.ids = [];
+    }
+    async handler() {
+      n += 1;
+      if (mode === 'keys') this.seen.set(field, n);
+      else this.ids = [...this.ids, `${field}-${n}`];
+      return null;
+    }
+  }
+  Persistent({ merge: keys })(Merged.prototype, 'seen');
+  Persistent({ merge: union })(Merged.prototype, 'ids');
+  const handler = Merged.bind({ client, tableName: table, tableKey: rowKey });
+  stats = handler.stats;
   invoke = () => handler(undefined, context());
 } else {
   const input = {

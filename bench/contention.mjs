@@ -11,7 +11,11 @@
 // p99 without each environment's first invocation, the cold start), client CPU per invocation.
 // dynalite runs in its own process (bench/dynalite-server.mjs). Options: --environments 1,16 (only
 // those, no Managed Instances row), --quick (fewer environments), --json <file>; the environment
-// variable BENCH_INVOCATIONS changes the 25. Results: bench/results/contention.json; docs/performance.md.
+// variable BENCH_INVOCATIONS changes the 25. Then the merges at 16 environments (--merges: only
+// those): each invocation sets its environment's own key of a `merge: keys` Map, or adds an id to a
+// list merged by a function; reported: failed, lost, write and read requests per invocation (targets
+// from the lean-core issue: keys <= 1.05 writes and <= 0.1 reads, a function <= 1.5 writes).
+// Results: bench/results/contention.json; docs/performance.md.
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,10 +33,13 @@ const quick = args.includes('--quick');
 const jsonPath = args.includes('--json') ? args[args.indexOf('--json') + 1] : join(root, 'bench/results/contention.json');
 const INVOCATIONS = Number(process.env.BENCH_INVOCATIONS ?? 25);
 const only = args.includes('--environments') ? args[args.indexOf('--environments') + 1].split(',').map(Number) : undefined;
-const SCENARIOS = [
+const mergesOnly = args.includes('--merges');
+const MERGE_ENVIRONMENTS = quick ? 8 : 16;
+const SCENARIOS = mergesOnly ? [] : [
   ...(only ?? (quick ? [1, 4, 8] : [1, 4, 16, 32])).map((environments) => ({ name: `${environments} environments`, environments, invocations: INVOCATIONS, atOnce: 1 })),
   ...(only ? [] : [{ name: 'Managed Instances (1 process, 50 at once)', environments: 1, invocations: quick ? 100 : 200, atOnce: 50 }]),
 ];
+const MERGES = only && !mergesOnly ? [] : ['keys', 'function'];
 
 function child(script, argv) {
   const proc = fork(script, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
@@ -141,9 +148,45 @@ async function main() {
         `p50 ${libP50.toFixed(1)} / ${rawP50.toFixed(1)} ms (${last.p50.ratio.toFixed(2)}x), p99 ${libP99.toFixed(1)} / ${rawP99.toFixed(1)} ms (${last.p99.ratio.toFixed(2)}x), against stateful raw ${last.statefulP99.ratio.toFixed(2)}x, warm p99 ${last.warmP99.ratio.toFixed(2)}x`,
     );
   }
+  const merges = [];
+  for (const mode of MERGES) {
+    const rowKey = `merge-${mode}`;
+    const scenario = { environments: MERGE_ENVIRONMENTS, invocations: INVOCATIONS, atOnce: 1 };
+    await take();
+    const results = await runSide(mode, scenario, endpoint, rowKey);
+    const counts = await take();
+    const invocations = scenario.environments * scenario.invocations;
+    const row = (await client.send(new GetItemCommand({ TableName: TABLE, Key: { key: { S: rowKey } }, ConsistentRead: true }))).Item?.value?.M ?? {};
+    const kept =
+      mode === 'keys'
+        ? Object.values(row.seen?.M?.['@value']?.M ?? {}).reduce((sum, value) => sum + Number(value.N), 0)
+        : new Set((row.ids?.L ?? []).map((id) => id.S)).size;
+    const result = {
+      scenario: `merge: ${mode === 'keys' ? 'keys' : 'a function (set union)'}, ${scenario.environments} environments`,
+      invocations,
+      failed: results.reduce((sum, r) => sum + r.failures.length, 0),
+      lost: invocations - kept,
+      writesPerInvocation: ((counts.PutItem ?? 0) + (counts.UpdateItem ?? 0)) / invocations,
+      readsPerInvocation: (counts.GetItem ?? 0) / invocations,
+      conflicts: results.reduce((sum, r) => sum + (r.stats?.conflicts ?? 0), 0),
+      failures: results.flatMap((r) => r.failures).slice(0, 3),
+    };
+    merges.push(result);
+    rows.push(result);
+    console.log(
+      `${result.scenario.padEnd(44)} failed ${result.failed}, lost ${result.lost}, write requests/invocation ${result.writesPerInvocation.toFixed(3)}, ` +
+        `reads/invocation ${result.readsPerInvocation.toFixed(3)}, conflicts ${result.conflicts}`,
+    );
+  }
+  if (merges.length > 0) {
+    console.log('\n| merge | invocations | failed | lost | write requests / invocation | reads / invocation | conflicts |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    for (const r of merges) console.log(`| ${r.scenario} | ${r.invocations} | ${r.failed} | ${r.lost} | ${r.writesPerInvocation.toFixed(3)} | ${r.readsPerInvocation.toFixed(3)} | ${r.conflicts} |`);
+  }
+  const timed = rows.filter((r) => r.p50 !== undefined);
   console.log('\n| scenario | invocations | failed | lost | write requests / invocation | conflicts | p50 library / raw | p99 library / raw | p99 library / stateful raw | p99 without cold starts | first invocation p50 library / raw / stateful | client CPU / invocation |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
+  for (const r of timed) {
     console.log(
       `| ${r.scenario} | ${r.invocations} | ${r.failed} | ${r.lost} | ${r.writesPerInvocation.toFixed(3)} | ${r.conflicts} | ` +
         `${r.p50.lib.toFixed(1)} / ${r.p50.raw.toFixed(1)} ms = ${r.p50.ratio.toFixed(2)}x | ${r.p99.lib.toFixed(1)} / ${r.p99.raw.toFixed(1)} ms = ${r.p99.ratio.toFixed(2)}x | ` +

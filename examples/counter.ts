@@ -1,11 +1,11 @@
-import { Persistent, PersistentHandler } from 'aws-lambda-persistence';
+import { Persistent, PersistentHandler, sum } from 'aws-lambda-persistence';
 
 interface CounterEvent { name?: string }
 interface CounterResult { count: number; previousRun?: string; names: string[] }
 
 /** Counts its invocations and remembers who called, across cold starts. */
 class Counter extends PersistentHandler<CounterEvent, CounterResult> {
-  @Persistent({ merge: 'sum' }) count = 0; // every environment's += counts
+  @Persistent({ merge: sum }) count = 0; // every environment's += counts
   @Persistent() lastRun?: Date;
   @Persistent() names: string[] = [];
 

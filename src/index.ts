@@ -18,8 +18,21 @@
 export { Persistent } from './decorators/Persistent';
 export type { PersistentDecorator, PersistentOptions, SchemaDecorator } from './decorators/Persistent';
 export type { ClassType } from './persistence/codec';
-export type { MergeFunction, MergeStrategy } from './persistence/merge';
-export type { InferSchemaOutput, OnInvalid, StandardSchema, StandardSchemaResult } from './persistence/schema';
+export type {
+  ChangeContext,
+  DecodedValue,
+  FieldBehaviour,
+  FieldContext,
+  MergeContext,
+  MergeFunction,
+  MergeStrategy,
+  ReadContext,
+  ReadOutcome,
+} from './persistence/fields/FieldBehaviour';
+export type { FieldChange, FieldCondition } from './persistence/fields/FieldChange';
+export { sum } from './persistence/fields/sum';
+export { keys } from './persistence/fields/keys';
+export type { InferSchemaOutput, OnInvalid, StandardSchema, StandardSchemaResult } from './persistence/fields/schema';
 export { PersistentHandler } from './persistence/PersistentHandler';
 export type { BoundHandler, LambdaContext } from './persistence/Session';
 export { PersistentMap } from './persistence/PersistentMap';

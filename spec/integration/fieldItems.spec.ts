@@ -4,7 +4,7 @@
  * its own figures: there, the request counts and the stored items are checked, not the units).
  */
 import { PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { Persistent, PersistentHandler } from '../../src';
+import { Persistent, PersistentHandler, sum } from '../../src';
 import { atOnce, lambdaContext, readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
 
 const dynamo = useDynalite();
@@ -15,7 +15,7 @@ const KB = 1024;
 class Cache extends PersistentHandler<{ blob?: string | null; tag?: string; bump?: number } | undefined, { blob: string | undefined; tag: string; count: number }> {
   @Persistent() blob?: string;
   @Persistent() tag = '';
-  @Persistent({ merge: 'sum' }) count = 0;
+  @Persistent({ merge: sum }) count = 0;
   async handler(event: { blob?: string | null; tag?: string; bump?: number } | undefined) {
     if (event?.blob !== undefined) this.blob = event.blob ?? undefined;
     if (event?.tag !== undefined) this.tag = event.tag;

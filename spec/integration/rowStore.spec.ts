@@ -5,7 +5,7 @@
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { resolveOptions } from '../../src/persistence/options';
 import { DynamoDBRowStore, newWriteId, type StoredRow } from '../../src/persistence/RowStore';
-import type { FieldChange } from '../../src/persistence/FieldChange';
+import type { FieldChange } from '../../src/persistence/fields/FieldChange';
 import { SizeCache } from '../../src/persistence/storage/sizes';
 import { readItem, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
 
@@ -64,9 +64,9 @@ describe('DynamoDBRowStore.update: writing changes, not the whole state', () => 
     expect((await readItem(client, TABLE, tableKey))?.value?.M).toEqual({ a: { S: 'two' }, b: { S: 'theirs' } });
   });
 
-  it('is a conflict, with the row as it is, when a conditional change was based on an older revision', async () => {
+  it('is a conflict, with the row as it is, when a change conditional on the revision was based on an older one', async () => {
     const { tableKey, client, store } = await rowWith({ a: { S: 'one' } });
-    const conditional = changes([['a', { kind: 'set', attribute: { S: 'two' }, conditional: true }]]);
+    const conditional = changes([['a', { kind: 'set', attribute: { S: 'two' }, condition: { kind: 'revision' } }]]);
     const outcome = await store.update(conditional, { a: { S: 'two' } }, 7, newWriteId());
     expect(outcome).toMatchObject({ status: 'conflict', current: { revision: 1, fields: { a: { S: 'one' } } } });
     expect((await readItem(client, TABLE, tableKey))?.value?.M).toEqual({ a: { S: 'one' } });

@@ -3,7 +3,7 @@
  * exact; capacity is DynamoDB's count as dynalite computes it (moto reports its own figures, so
  * there only that some was reported).
  */
-import { Persistent, PersistentHandler, PersistentMap, persistentState, withPersistence } from '../../src';
+import { Persistent, PersistentHandler, PersistentMap, persistentState, sum, withPersistence } from '../../src';
 import { persistence } from '../../src/middy';
 import { atOnce, lambdaContext, recordingClient, uniqueKey, useDynalite } from '../support/dynalite';
 
@@ -12,7 +12,7 @@ const TABLE = 'StatsTable';
 const ON_MOTO = process.env.TEST_DYNAMODB_IMPLEMENTATION === 'moto';
 
 class Counter extends PersistentHandler<void, number> {
-  @Persistent({ merge: 'sum' }) count = 0;
+  @Persistent({ merge: sum }) count = 0;
   async handler() {
     this.count += 1;
     return this.count;

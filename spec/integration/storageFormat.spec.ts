@@ -1,7 +1,7 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptRowError, Persistent, PersistentHandler } from '../../src';
+import { CorruptRowError, Persistent, PersistentHandler, sum } from '../../src';
 import { lambdaContext, readItem, recordingClient, useDynalite, uniqueKey } from '../support/dynalite';
 
 const dynamo = useDynalite();
@@ -46,7 +46,7 @@ describe('docs/storage-format.md', () => {
     const slot = blocks.find((block) => block.field !== undefined)!;
     const row = blocks.find((block) => block.items !== undefined)!;
     class Report extends PersistentHandler<string, unknown> {
-      @Persistent({ merge: 'sum' }) count = 0;
+      @Persistent({ merge: sum }) count = 0;
       @Persistent() tag = '';
       @Persistent() report = '';
       async handler(letter: string) {

@@ -21,7 +21,7 @@ const COUNTERS = 10;
 
 /** Plain JavaScript, as a user without a compiler writes it: `Persistent()` called as a legacy decorator. */
 const HANDLERS = `'use strict';
-const { Persistent, PersistentHandler, PersistentMap } = require('aws-lambda-persistence');
+const { Persistent, PersistentHandler, PersistentMap, sum } = require('aws-lambda-persistence');
 
 class Counters extends PersistentHandler {
 ${Array.from({ length: COUNTERS }, (_, i) => `  c${i} = 0;`).join('\n')}
@@ -30,7 +30,7 @@ ${Array.from({ length: COUNTERS }, (_, i) => `  c${i} = 0;`).join('\n')}
     return { counter: event.counter, value: this['c' + event.counter] };
   }
 }
-for (let i = 0; i < ${COUNTERS}; i++) Persistent({ merge: 'sum' })(Counters.prototype, 'c' + i);
+for (let i = 0; i < ${COUNTERS}; i++) Persistent({ merge: sum })(Counters.prototype, 'c' + i);
 exports.counters = Counters.bind();
 
 // The mistake a newcomer makes: Function.prototype.bind instead of the library's bind().

@@ -21,7 +21,7 @@ const INVOCATIONS = 25;
 
 /** One environment: waits for 'go', runs its invocations one after the other, reports. */
 const ENVIRONMENT = `'use strict';
-const { Persistent, PersistentHandler } = require('aws-lambda-persistence');
+const { Persistent, PersistentHandler, sum } = require('aws-lambda-persistence');
 const field = 'e' + process.env.ENV_INDEX;
 class Contended extends PersistentHandler {
   constructor() {
@@ -36,7 +36,7 @@ class Contended extends PersistentHandler {
   }
 }
 Persistent()(Contended.prototype, field);
-Persistent({ merge: 'sum' })(Contended.prototype, 'total');
+Persistent({ merge: sum })(Contended.prototype, 'total');
 const handler = Contended.bind();
 const context = () => {
   const deadline = Date.now() + 30000;

@@ -12,7 +12,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { TableNotFoundError } from '../../src/errors';
 import type { DeadlineSignal } from '../../src/persistence/Deadline';
-import type { FieldChanges } from '../../src/persistence/FieldChange';
+import type { FieldChanges } from '../../src/persistence/fields/FieldChange';
 import type { RowStore, StoredRow, WriteOutcome } from '../../src/persistence/RowStore';
 
 export type Request =
@@ -51,14 +51,20 @@ export class MemoryRowStore implements RowStore {
     return this.row === null ? null : { ...this.row, fields: { ...this.row.fields } };
   }
 
-  async put(fields: Readonly<Record<string, AttributeValue>>, expectedRevision: number, writeId: string, signal?: DeadlineSignal): Promise<WriteOutcome> {
+  async put(
+    fields: Readonly<Record<string, AttributeValue>>,
+    expectedRevision: number,
+    writeId: string,
+    signal?: DeadlineSignal,
+    versions?: Readonly<Record<string, number>>,
+  ): Promise<WriteOutcome> {
     const request: Request = { kind: 'put', fields: { ...fields }, expectedRevision, ...(signal && { signal }) };
     this.requests.push(request);
     await this.beforeWrite(request);
     if (signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     if (!this.tableExists) return { status: 'table-missing' };
     if ((this.row?.revision ?? 0) !== expectedRevision) return { status: 'conflict', current: this.row };
-    this.row = { fields: { ...fields }, revision: expectedRevision + 1, writeId, layout: 'map' };
+    this.row = { fields: { ...fields }, revision: expectedRevision + 1, writeId, layout: 'map', ...(versions !== undefined && Object.keys(versions).length > 0 && { versions }) };
     await this.afterWrite(request);
     return { status: 'written', revision: this.row.revision, layout: 'map' };
   }
@@ -77,14 +83,37 @@ export class MemoryRowStore implements RowStore {
     if (this.row === null || (this.row.layout ?? 'map') !== 'map') return { status: 'conflict', current: this.row };
     if (this.row.writeId === writeId) return { status: 'written', revision: this.row.revision, layout: 'map' };
     const stored = { ...this.row.fields };
-    const conditional = [...changes.values()].some((change) => change.kind !== 'add' && change.conditional === true);
-    if (conditional && this.row.revision !== expectedRevision) return { status: 'conflict', current: this.row };
+    const versions: Record<string, number> = { ...this.row.versions };
+    for (const [name, change] of changes) {
+      const condition = change.kind === 'set' || change.kind === 'remove' ? change.condition : undefined;
+      const holds =
+        condition === undefined ||
+        (condition.kind === 'absent' && stored[name] === undefined) ||
+        (condition.kind === 'revision' && this.row.revision === expectedRevision) ||
+        (condition.kind === 'version' && (versions[name] ?? 0) === condition.expected);
+      const container = change.kind === 'keys' ? change.path.reduce<AttributeValue | undefined>((at, step) => at?.M?.[step], stored[name]) : undefined;
+      if (!holds || (change.kind === 'keys' && container?.M === undefined)) return { status: 'conflict', current: this.row };
+      if (condition?.kind === 'version') versions[name] = condition.expected + 1;
+    }
     for (const [name, change] of changes) {
       if (change.kind === 'set') stored[name] = change.attribute;
       else if (change.kind === 'remove') delete stored[name];
-      else stored[name] = { N: String(Number((stored[name] ?? change.from).N) + Number(change.delta.N)) };
+      else if (change.kind === 'add') stored[name] = { N: String(Number((stored[name] ?? change.from).N) + Number(change.delta.N)) };
+      else {
+        // A copy of the path down to the keys' map, with the keys set and removed.
+        const copy = (at: AttributeValue, path: readonly string[]): AttributeValue => {
+          const map = { ...at.M };
+          if (path.length > 0) map[path[0]!] = copy(map[path[0]!]!, path.slice(1));
+          else {
+            for (const [key, value] of change.set) map[key] = value;
+            for (const key of change.remove) delete map[key];
+          }
+          return { M: map };
+        };
+        stored[name] = copy(stored[name]!, change.path);
+      }
     }
-    this.row = { fields: stored, revision: this.row.revision + 1, writeId, layout: 'map' };
+    this.row = { fields: stored, revision: this.row.revision + 1, writeId, layout: 'map', ...(Object.keys(versions).length > 0 && { versions }) };
     await this.afterWrite(request);
     return { status: 'written', revision: this.row.revision, layout: 'map', row: this.row };
   }

@@ -5,6 +5,7 @@
  */
 import { DeadlineExceededError, WriteConflictError } from '../../src/errors';
 import { encodeValue } from '../../src/persistence/codec';
+import { sum } from '../../src/persistence/fields/sum';
 import { resolveOptions, type PersistenceOptions } from '../../src/persistence/options';
 import { Session, type View } from '../../src/persistence/Session';
 import { SizeCache } from '../../src/persistence/storage/sizes';
@@ -174,7 +175,7 @@ describe('changes applied but not acknowledged, and reads overlapping writes (su
       fieldDescription: 'a field',
       attach(tracked) {
         state = { total: 0 };
-        tracked.attach(state, [{ name: 'total', merge: 'sum' }]);
+        tracked.attach(state, [{ name: 'total', merge: sum }]);
       },
     };
     return Session.open(store, new SizeCache(), resolveOptions({ tableName: store.tableName, tableKey: store.tableKey }, {}), context(), view).then(

@@ -1,7 +1,8 @@
 import { DecoratorUsageError } from '../errors';
 import type { ClassType } from '../persistence/codec';
-import { mergeProblem, type MergeStrategy } from '../persistence/merge';
-import { fieldSchemaProblem, type InferSchemaOutput, type OnInvalid, type StandardSchema } from '../persistence/schema';
+import { fieldOptionProblem } from '../persistence/fields/behaviours';
+import type { FieldBehaviour, MergeStrategy } from '../persistence/fields/FieldBehaviour';
+import type { InferSchemaOutput, OnInvalid, StandardSchema } from '../persistence/fields/schema';
 import { recordInMetadata, recordOnPrototype, type FieldSpec } from './fieldSpecs';
 
 /** Options of {@link Persistent}. */
@@ -27,10 +28,11 @@ export interface PersistentOptions {
   type?: () => ClassType | BigIntConstructor;
   /**
    * How changes to this field from several execution environments at once combine (see
-   * {@link MergeStrategy}): `'sum'` for counters (`this.count += 1` from any number of
-   * environments all count), `'keys'` for a `Map` or object changed key by key, a function
-   * `(base, mine, theirs) => merged` for anything else. Different fields never conflict, whatever
-   * this says.
+   * {@link MergeStrategy}): `sum` for counters (`this.count += 1` from any number of
+   * environments all count), `keys` for a `Map` or object changed key by key (both imported from
+   * the package), a function `(base, mine, theirs) => merged` for anything else. Different fields
+   * never conflict, whatever this says. TypeScript checks that the field can hold what the
+   * strategy merges (`sum` on a `string` field does not compile).
    * @default 'last-writer-wins'
    */
   merge?: MergeStrategy;
@@ -70,9 +72,11 @@ export interface PersistentDecorator {
 }
 
 /**
- * The decorator {@link Persistent} returns for a field with a `schema`: TypeScript checks that the
- * field can hold what the schema returns (a decorator cannot set a field's type; declare it, e.g.
- * `@Persistent({ schema: Count }) count: z.infer<typeof Count> = 0`).
+ * The decorator {@link Persistent} returns for a field with a `schema` or a merge behaviour:
+ * TypeScript checks that the field's type fits what the schema returns or what the behaviour merges
+ * (a decorator cannot set a field's type; declare it, e.g.
+ * `@Persistent({ schema: Count }) count: z.infer<typeof Count> = 0`; `@Persistent({ merge: sum })`
+ * on a `string` field does not compile).
  */
 export interface SchemaDecorator<Output> {
   /** Legacy decorators (`experimentalDecorators: true`). */
@@ -100,15 +104,14 @@ export interface SchemaDecorator<Output> {
  * ```
  */
 export function Persistent<S extends StandardSchema>(options: PersistentOptions & { schema: S }): SchemaDecorator<InferSchemaOutput<S>>;
+export function Persistent<T>(options: PersistentOptions & { merge: FieldBehaviour<T> }): SchemaDecorator<T>;
 export function Persistent(options?: PersistentOptions): PersistentDecorator;
 export function Persistent(options: PersistentOptions = {}): PersistentDecorator {
   if (typeof options !== 'object' || options === null) {
     throw new DecoratorUsageError('(unknown)', '@Persistent() takes an options object, e.g. @Persistent({ type: () => Session }).');
   }
-  const problem = mergeProblem(options.merge);
-  if (problem !== undefined) throw new DecoratorUsageError('(unknown)', `@Persistent({ merge }) ${problem}.`);
-  const schemaProblem = fieldSchemaProblem(options);
-  if (schemaProblem !== undefined) throw new DecoratorUsageError('(unknown)', `@Persistent(${schemaProblem}.`);
+  const problem = fieldOptionProblem(options);
+  if (problem !== undefined) throw new DecoratorUsageError('(unknown)', `@Persistent({ ${problem.option} }) ${problem.problem}.`);
   if (options.type !== undefined && typeof options.type !== 'function') {
     throw new DecoratorUsageError(
       '(unknown)',

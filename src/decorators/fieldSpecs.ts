@@ -1,7 +1,7 @@
 import { declaredStorage, type ClassType } from '../persistence/codec';
-import type { MergeStrategy } from '../persistence/merge';
+import type { MergeStrategy } from '../persistence/fields/FieldBehaviour';
 import { shared } from '../persistence/shared';
-import type { OnInvalid, StandardSchema } from '../persistence/schema';
+import type { OnInvalid, StandardSchema } from '../persistence/fields/schema';
 
 /**
  * Where `@Persistent()` records its field specs, per class, for both decorator conventions:

@@ -2,7 +2,8 @@ import { ConfigurationError, keepNames } from '../errors';
 import { durationMs, Expiring, type Duration } from './Expiring';
 import type { FieldSpec } from '../decorators/fieldSpecs';
 import { describeGiven, resolveOptions, type PersistenceOptions } from './options';
-import { isStandardSchema, type StandardSchema } from './schema';
+import { isStandardSchema, type StandardSchema } from './fields/schema';
+import { sum } from './fields/sum';
 import { clientFor, Session, startedOnce } from './Session';
 import { shared } from './shared';
 import { Stats, type PersistenceStats } from './Stats';
@@ -149,7 +150,7 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
    * Adds `by` to the number under `key` (absent: 0) and resolves to the new total once the change
    * is durable. Concurrent increments from any number of environments all count: the write adds
    * this environment's change to whatever the row holds, and the total is the row's after it
-   * (the key merges as `'sum'` from then on, in this environment).
+   * (the key merges as `sum` from then on, in this environment).
    *
    * @example
    * ```ts
@@ -165,7 +166,7 @@ export class PersistentMap<V = unknown> implements Iterable<[string, V]> {
     if (typeof current !== 'number') {
       throw new ConfigurationError('key', `increment("${key}") found a ${typeof current} under "${key}", not a number: use another key, or delete it first.`);
     }
-    this.session.state.mergeAs(key, 'sum');
+    this.session.state.mergeAs(key, sum);
     await this.session.update({ [key]: current + by });
     return this.session.state.get(key) as number;
   }

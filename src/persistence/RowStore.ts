@@ -2,7 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { CorruptRowError, rowName, warnStartingFresh, type ErrorLocation } from '../errors';
 import type { DeadlineSignal } from './Deadline';
-import type { FieldChanges } from './FieldChange';
+import type { FieldChange, FieldChanges } from './fields/FieldChange';
 import type { DynamoDBSender, ResolvedOptions } from './options';
 import { DynamoDBItems, TABLE_MISSING, TOO_LARGE, type ConditionFailed, type TableMissing } from './storage/DynamoDBItems';
 import { FieldItems } from './storage/fieldItems';
@@ -27,6 +27,8 @@ export interface StoredRow {
    * `packed` or `parts` (a large state, rewritten whole). Absent for a row the store did not read.
    */
   readonly layout?: StateLayout['kind'];
+  /** The fields' own versions (fields whose merge function conditions on them); absent: none. */
+  readonly versions?: Readonly<Record<string, number>>;
 }
 
 /** What a conditional write came to. */
@@ -51,17 +53,21 @@ export interface RowStore {
   readonly tableKey: string;
   /** Reads the row with a strongly consistent GetItem. `null`: no row; `'table-missing'`: no table. */
   get(signal?: DeadlineSignal): Promise<StoredRow | null | 'table-missing'>;
-  /** Writes the whole state if the stored revision still is `expectedRevision` (0: no revision yet). */
+  /**
+   * Writes the whole state if the stored revision still is `expectedRevision` (0: no revision yet),
+   * with the fields' own `versions`.
+   */
   put(
     fields: Readonly<Record<string, AttributeValue>>,
     expectedRevision: number,
     writeId: string,
     signal?: DeadlineSignal,
+    versions?: Readonly<Record<string, number>>,
   ): Promise<WriteOutcome>;
   /**
-   * Writes only `changes` (set / remove / add) into a row that is in the readable map layout,
-   * whatever its revision (unless a change is `conditional`: then only at `expectedRevision`);
-   * every other field stays as stored. `fields` is the whole state after the
+   * Writes only `changes` (set / remove / add / keys) into a row that is in the readable map
+   * layout, whatever its revision, as long as each change's condition holds (see
+   * `FieldCondition`); every other field stays as stored. `fields` is the whole state after the
    * changes as this environment knows it: when it would not fit the map layout, or the row turns
    * out too large, the outcome is `rewrite`. A conflict when the row is not in the map layout (or
    * missing), or a change's expected value is not the stored one.
@@ -106,6 +112,8 @@ export class DynamoDBRowStore implements RowStore {
   private rowHasWriteId = false;
   /** Whether the row as last seen can point to field items with a write of changes (it has `items`). */
   private rowHasItems = false;
+  /** Whether the row as last seen has the fields' own versions (`versions`), so that one can be set on its own. */
+  private rowHasVersions = false;
   /**
    * The map of the row as last read, until the first write has checked it for a large field (a row
    * of 0.1.0 holds them there): the next write then moves them out, whole. Checked by that write,
@@ -164,6 +172,7 @@ export class DynamoDBRowStore implements RowStore {
     expectedRevision: number,
     writeId: string,
     signal?: DeadlineSignal,
+    versions?: Readonly<Record<string, number>>,
   ): Promise<WriteOutcome> {
     const revision = expectedRevision + 1;
     // Large fields into their slot items first: the row points to them only once they are stored.
@@ -185,7 +194,7 @@ export class DynamoDBRowStore implements RowStore {
     if (result === undefined) {
       result = await this.items.put(
         {
-          Item: this.format.item(state, revision, writeId, refs),
+          Item: this.format.item(state, revision, writeId, refs, versions),
           ...condition,
           // DynamoDB returns the current item with the failure, which saves a GetItem on a conflict.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -212,6 +221,7 @@ export class DynamoDBRowStore implements RowStore {
     if (outcome.status === 'written') {
       this.rowHasWriteId = true;
       this.rowHasItems = refs.size > 0;
+      this.rowHasVersions = versions !== undefined && Object.keys(versions).length > 0;
       this.uncheckedMap = undefined;
       this.fieldItems.seen(refs);
       await this.large.replaced(state);
@@ -229,7 +239,7 @@ export class DynamoDBRowStore implements RowStore {
   }
 
   async update(
-    changes: FieldChanges,
+    given: FieldChanges,
     fields: Readonly<Record<string, AttributeValue>>,
     expectedRevision: number,
     writeId: string,
@@ -237,9 +247,10 @@ export class DynamoDBRowStore implements RowStore {
   ): Promise<WriteOutcome> {
     // A row of 0.1.0 with a large field in its map: one whole-row write moves it into its own item.
     if (this.largeInMap()) return { status: 'rewrite' };
+    const current = this.fieldItems.refs;
+    const changes = wholeValues(given, (name, attribute) => current.has(name) || this.fieldItems.isLarge(attribute));
     // Which fields the row will point to after this write: those it points to now that this write
     // does not bring back into the map, and the large new values. Sized before anything is sent.
-    const current = this.fieldItems.refs;
     const large = new Set<string>();
     const unrefer = new Set<string>();
     for (const [name, change] of changes) {
@@ -268,7 +279,7 @@ export class DynamoDBRowStore implements RowStore {
     if (!(placed instanceof Map)) return { status: 'conflict' };
     const refer = new Map<string, { ref: FieldRef; expected: string | undefined }>();
     for (const [name, ref] of placed) refer.set(name, { ref, expected: current.get(name)?.writeId });
-    const parts = this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId, { refer, unrefer });
+    const parts = this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId, { refer, unrefer }, this.rowHasVersions);
     const result = await this.items.update({ Key: this.format.key, ...parts, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }, signal);
     if (result === TABLE_MISSING) return { status: 'table-missing' };
     if (result === TOO_LARGE) return { status: 'rewrite' };
@@ -337,13 +348,21 @@ export class DynamoDBRowStore implements RowStore {
       this.large.seen(parsed.state);
       this.fieldItems.seen(parsed.refs);
       this.rowHasItems = parsed.refs !== undefined;
+      this.rowHasVersions = parsed.versions !== undefined;
       if (read) this.uncheckedMap = parsed.state.kind === 'map' ? parsed.state.fields : undefined;
-      return { fields, revision: parsed.revision, layout: parsed.state.kind, ...(parsed.writeId !== undefined && { writeId: parsed.writeId }) };
+      return {
+        fields,
+        revision: parsed.revision,
+        layout: parsed.state.kind,
+        ...(parsed.writeId !== undefined && { writeId: parsed.writeId }),
+        ...(parsed.versions !== undefined && { versions: parsed.versions }),
+      };
     } catch (error) {
       if (!(error instanceof CorruptRowError) || this.options.onCorruptRow === 'fail') throw error;
       warnStartingFresh(error);
       this.rowHasWriteId = false;
       this.rowHasItems = false;
+      this.rowHasVersions = false;
       this.uncheckedMap = undefined;
       this.large.seen(undefined);
       this.fieldItems.seen(undefined);
@@ -360,6 +379,20 @@ export function describeEndpoint(options: Pick<ResolvedOptions, 'client'>, env: 
   if (env.AWS_ENDPOINT_URL) return `${env.AWS_ENDPOINT_URL} (from AWS_ENDPOINT_URL)`;
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   return `DynamoDB's endpoint in ${region ? `region ${region}` : 'the default region'} (the SDK's default)`;
+}
+
+/**
+ * `changes` with each key-by-key change of a field that `whole` says must be written whole (one
+ * in an item of its own, or growing into one) turned into a write of its whole value: those
+ * conflict through their slot's own condition.
+ */
+function wholeValues(changes: FieldChanges, whole: (name: string, attribute: AttributeValue) => boolean): FieldChanges {
+  let result: Map<string, FieldChange> | undefined;
+  for (const [name, change] of changes) {
+    if (change.kind !== 'keys' || !whole(name, change.attribute)) continue;
+    (result ??= new Map(changes)).set(name, { kind: 'set', attribute: change.attribute });
+  }
+  return result ?? changes;
 }
 
 /** A random id for one write attempt. */

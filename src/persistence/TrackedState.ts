@@ -2,7 +2,6 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   CorruptRowError,
   DecoratorUsageError,
-  InvalidStoredValueError,
   rowName,
   SerializationError,
   StateTooLargeError,
@@ -15,18 +14,19 @@ import {
   decodeValue,
   DecodeProblem,
   EncodeProblem,
-  encodeValue,
+  encodeValue as encodeValue_,
   fingerprint,
   needsClassCodec,
   type ClassType,
 } from './codec';
 import { CLASS_CODEC_FIX, registeredClassCodec } from './classCodec';
-import type { FieldChange, FieldChanges } from './FieldChange';
-import { mergeKeys, type MergeFunction, type MergeStrategy } from './merge';
+import { behavioursOf } from './fields/behaviours';
+import type { FieldBehaviour, FieldContext } from './fields/FieldBehaviour';
+import { conditionOf, type FieldChange, type FieldChanges } from './fields/FieldChange';
+import type { OnInvalid } from './fields/schema';
 import type { StoredRow } from './RowStore';
 import { entrySize, type SizeCache } from './storage/sizes';
 import { sameValue } from './sameValue';
-import { runSchema, shapeOf, type OnInvalid } from './schema';
 
 /** An encoded field value; `attribute` undefined means the field is absent from the row. */
 interface Encoded {
@@ -37,13 +37,7 @@ interface Encoded {
 
 const ABSENT: Encoded = { attribute: undefined, print: '', size: 0 };
 const REMOVE: FieldChange = { kind: 'remove' };
-const ZERO: AttributeValue = { N: '0' };
-
-/** The number an encoding holds as a native DynamoDB number, else undefined. */
-function numberIn(encoded: Encoded): number | undefined {
-  const text = encoded.attribute?.N;
-  return text === undefined ? undefined : Number(text);
-}
+const NO_VERSIONS: Readonly<Record<string, number>> = {};
 
 /**
  * A stored attribute as an {@link Encoded}: its fingerprint and size are worked out when first
@@ -83,6 +77,8 @@ export interface Snapshot {
   readonly changes: FieldChanges;
   /** The encoding each changed field will be stored as: what {@link TrackedState.confirm} records. */
   readonly encodings: ReadonlyMap<string, Encoded>;
+  /** The fields' own versions after the write (those of fields whose merge conditions on them). */
+  readonly versions: Readonly<Record<string, number>>;
 }
 
 /** How a {@link TrackedState} behaves. */
@@ -108,9 +104,10 @@ export interface TrackedStateSettings {
   readonly open: boolean;
 }
 
-interface Field {
-  /** Replaced, not changed, by {@link TrackedState.mergeAs}. */
-  spec: FieldSpec;
+interface Field extends FieldContext {
+  readonly spec: FieldSpec;
+  /** What the field does beyond holding a value (fields/): its merge, its stored-value check. Replaced by {@link TrackedState.mergeAs}. */
+  behaviours: readonly FieldBehaviour[];
   readonly type: ClassType | undefined;
   /** The initializer's value, as the constructor made it. */
   readonly initialValue: unknown;
@@ -159,6 +156,8 @@ export class TrackedState {
   /** The state map as stored, including fields this class does not declare (kept on every write). */
   private stored: Record<string, AttributeValue> = {};
   private revision = 0;
+  /** The fields' own versions as stored (fields whose merge conditions on them). */
+  private versions: Readonly<Record<string, number>> = NO_VERSIONS;
   /** Where the row keeps its state (undefined: no row, or not known): writes of changes need `map`. */
   private layout: StoredRow['layout'];
   /** Called whenever a field becomes dirty through assignment. */
@@ -188,8 +187,13 @@ export class TrackedState {
             `class-transformer: ${CLASS_CODEC_FIX}.`,
         );
       }
+      const behaviours = behavioursOf(spec);
+      for (const behaviour of behaviours) {
+        const problem = behaviour.check?.(value, name);
+        if (problem !== undefined) throw new DecoratorUsageError(name, problem);
+      }
       // current and baseline are set by load(), from the row or the initializer.
-      this.fields.set(name, { spec, type, initialValue: value, initial: undefined, value, current: ABSENT, baseline: ABSENT, copy: NO_COPY });
+      this.fields.set(name, this.newField(spec, behaviours, type, value, undefined));
       delete (instance as Record<string, unknown>)[name];
       Object.defineProperty(instance, name, {
         configurable: true,
@@ -204,9 +208,16 @@ export class TrackedState {
    * Makes `name` (tracked from now on, in an open state) merge with `merge`: a map's
    * `increment()` sums its key.
    */
-  mergeAs(name: string, merge: MergeStrategy): void {
+  mergeAs(name: string, merge: FieldBehaviour<never>): void {
     const field = this.fields.get(name) ?? this.track(name);
-    if (field.spec.merge !== merge) field.spec = { ...field.spec, merge };
+    if (field.behaviours[0] === merge) return;
+    field.behaviours = [merge as FieldBehaviour, ...field.behaviours.filter((behaviour) => behaviour.change === undefined && behaviour.merge === undefined)];
+  }
+
+  private newField(spec: FieldSpec, behaviours: readonly FieldBehaviour[], type: ClassType | undefined, initialValue: unknown, initial: Encoded | undefined): Field {
+    const { name } = spec;
+    const encodeValue = (value: unknown, path: string): AttributeValue => encodeValue_(path, value, type);
+    return { name, spec, behaviours, type, initialValue, initial, value: initialValue, current: ABSENT, baseline: ABSENT, copy: NO_COPY, encodeValue };
   }
 
   /** Whether `name` is a persistent field. */
@@ -226,16 +237,8 @@ export class TrackedState {
 
   /** Tracks a name of an open state, absent until assigned. */
   private track(name: string): Field {
-    const field: Field = {
-      spec: { ...this.settings.specOf?.(name), name },
-      type: undefined,
-      initialValue: undefined,
-      initial: ABSENT,
-      value: undefined,
-      current: ABSENT,
-      baseline: ABSENT,
-      copy: NO_COPY,
-    };
+    const spec: FieldSpec = { ...this.settings.specOf?.(name), name };
+    const field = this.newField(spec, behavioursOf(spec), undefined, undefined, ABSENT);
     this.fields.set(name, field);
     return field;
   }
@@ -248,7 +251,7 @@ export class TrackedState {
     const staged: [Field, unknown, Encoded][] = [];
     for (const name of Object.keys(values)) {
       const field = this.fields.get(name) ?? this.track(name);
-      staged.push([field, values[name], this.encode(name, values[name], field.type)]);
+      staged.push([field, values[name], this.encode(field, values[name])]);
     }
     this.checkSize(staged.map(([field, , encoded]) => [field, encoded]));
     let changed = false;
@@ -279,7 +282,7 @@ export class TrackedState {
       if (this.matchesCopy(field)) continue;
       let encoded: Encoded;
       try {
-        encoded = this.encode(field.spec.name, value, field.type);
+        encoded = this.encode(field, value);
         if (!sameEncoding(encoded, field.current)) this.checkSize([[field, encoded]]);
       } catch (error) {
         if (!(error instanceof SerializationError || error instanceof StateTooLargeError)) throw error;
@@ -325,9 +328,8 @@ export class TrackedState {
   adopt(row: StoredRow | null): void {
     this.takeRow(row, (field, stored) => {
       if (sameEncoding(field.current, field.baseline) && !this.changedInPlace(field)) return 'read';
-      const merge = field.spec.merge ?? 'last-writer-wins';
       // Changed here and there: last writer wins (this environment writes next), or the field's merge.
-      if (merge === 'last-writer-wins' || sameEncoding(this.storedEncoding(field, stored), field.baseline)) return 'keep';
+      if (mergerOf(field) === undefined || sameEncoding(this.storedEncoding(field, stored), field.baseline)) return 'keep';
       return 'merge';
     });
   }
@@ -362,11 +364,12 @@ export class TrackedState {
       else {
         const { baseline: theirs, value: theirValue } = this.readStored(field, stored);
         const value = this.mergedValue(field, theirValue);
-        merged.push([field, theirs, value, this.encode(field.spec.name, value, field.type, '(the value its merge returned)')]);
+        merged.push([field, theirs, value, this.encode(field, value, '(the value its merge returned)')]);
       }
     }
     this.stored = stored;
     this.revision = row?.revision ?? 0;
+    this.versions = row?.versions ?? NO_VERSIONS;
     this.layout = row === null ? undefined : (row.layout ?? 'map');
     for (const [field, read] of taken) {
       field.baseline = read.baseline;
@@ -387,22 +390,9 @@ export class TrackedState {
 
   /** A field changed here and in the row: this environment's change merged into the row's value. */
   private mergedValue(field: Field, theirs: unknown): unknown {
-    const merge = field.spec.merge;
     const base = this.decode(field, field.baseline.attribute);
-    const mine = field.value;
-    if (merge === 'sum') {
-      // This environment's increments on top of the row's total (an absent value counts as 0).
-      const from = base ?? 0;
-      const total = theirs ?? 0;
-      return typeof mine === 'number' && typeof from === 'number' && typeof total === 'number' ? total + (mine - from) : mine;
-    }
-    if (merge === 'keys') return mergeKeys(base, mine, theirs, (a, b) => this.sameStoredValue(field, a, b));
-    return (merge as unknown as MergeFunction<unknown>)(base, mine, theirs);
-  }
-
-  /** Whether two values of `field` store the same. */
-  private sameStoredValue(field: Field, a: unknown, b: unknown): boolean {
-    return sameEncoding(this.encode(field.spec.name, a, field.type), this.encode(field.spec.name, b, field.type));
+    const same = (a: unknown, b: unknown): boolean => sameEncoding(this.encode(field, a), this.encode(field, b));
+    return mergerOf(field)!.merge!(base, field.value, theirs, { ...field, same });
   }
 
   /**
@@ -416,7 +406,7 @@ export class TrackedState {
     if (this.matchesCopy(field)) return false;
     let encoded: Encoded;
     try {
-      encoded = this.encode(field.spec.name, value, field.type);
+      encoded = this.encode(field, value);
     } catch (error) {
       if (error instanceof SerializationError) return true;
       throw error;
@@ -437,27 +427,33 @@ export class TrackedState {
     const encodings = this.dirty();
     if (encodings.size === 0) return undefined;
     const changes = new Map<string, FieldChange>();
-    for (const [name, encoded] of encodings) changes.set(name, this.changeOf(this.fields.get(name)!, encoded));
-    return { fields: this.merged(encodings), expectedRevision: this.revision, changes, encodings };
+    let versions = this.versions;
+    for (const [name, encoded] of encodings) {
+      const change = this.changeOf(this.fields.get(name)!, encoded);
+      changes.set(name, change);
+      const condition = conditionOf(change);
+      if (condition?.kind === 'version') versions = { ...versions, [name]: condition.expected + 1 };
+    }
+    return { fields: this.merged(encodings), expectedRevision: this.revision, changes, encodings, versions };
   }
 
   /**
-   * The change a write makes for a dirty field, by the field's merge strategy: last writer wins
-   * stores the value (or removes it); `sum` adds the difference to the row's value; a merge
-   * function or `keys` stores the value on the condition that the row has not changed since.
+   * The change a write makes for a dirty field: what its behaviour says (a `sum` adds the
+   * difference, `keys` sets single keys, a merge function conditions on the field's version), else
+   * the value is stored (or removed), last writer wins.
    */
   private changeOf(field: Field, encoded: Encoded): FieldChange {
-    const merge = field.spec.merge ?? 'last-writer-wins';
-    if (merge === 'sum') {
-      // A field the row has no value for counts from its initializer, or from 0 without one.
-      const base = field.baseline.attribute === undefined ? 0 : numberIn(field.baseline);
-      const delta = numberIn(encoded) !== undefined && base !== undefined ? numberIn(encoded)! - base : NaN;
-      const from = this.initialOf(field).attribute ?? ZERO;
-      if (Number.isFinite(delta) && from.N !== undefined) return { kind: 'add', delta: { N: String(delta) }, from };
+    const behaviour = field.behaviours.find((candidate) => candidate.change !== undefined);
+    if (behaviour !== undefined) {
+      return behaviour.change!({
+        ...field,
+        current: encoded.attribute,
+        baseline: field.baseline.attribute,
+        initial: this.initialOf(field).attribute,
+        version: this.versions[field.name] ?? 0,
+      });
     }
-    const conditional = merge !== 'last-writer-wins' && merge !== 'sum';
-    if (encoded.attribute === undefined) return conditional ? { kind: 'remove', conditional } : REMOVE;
-    return conditional ? { kind: 'set', attribute: encoded.attribute, conditional } : { kind: 'set', attribute: encoded.attribute };
+    return encoded.attribute === undefined ? REMOVE : { kind: 'set', attribute: encoded.attribute };
   }
 
   /**
@@ -493,6 +489,7 @@ export class TrackedState {
   confirm(snapshot: Snapshot, written: { readonly revision: number; readonly layout?: StoredRow['layout']; readonly row?: StoredRow }): void {
     this.stored = { ...snapshot.fields };
     this.revision = written.revision;
+    this.versions = snapshot.versions;
     if (written.layout !== undefined) this.layout = written.layout;
     for (const [name, encoded] of snapshot.encodings) this.fields.get(name)!.baseline = encoded;
     // Nothing to take in when no other write came between the row this environment knew and this
@@ -548,73 +545,28 @@ export class TrackedState {
       delete stored[field.spec.name];
       return { baseline: this.initialOf(field), value: this.decode(field, undefined) };
     }
-    const { schema, migrate } = field.spec;
-    if (encoded.attribute === undefined || (schema === undefined && migrate === undefined)) return { baseline: encoded, value };
-    return this.checkStored(field, encoded, value);
-  }
-
-  /**
-   * The field's schema and `migrate` applied to a stored value: the schema first; a value it
-   * rejects (or, without a schema, every value) goes through `migrate`, and the schema checks the
-   * result. A value that changed is held back for the next write; one still rejected is `onInvalid`'s.
-   */
-  private checkStored(field: Field, encoded: Encoded, stored: unknown): ReadField {
-    const { name, schema, migrate } = field.spec;
-    let value = stored;
-    let problems: string | undefined;
-    if (schema !== undefined) {
-      const checked = runSchema(schema, value, name);
-      if ('value' in checked) value = checked.value;
-      else problems = checked.problems;
-    }
-    if (migrate !== undefined && (schema === undefined || problems !== undefined)) {
-      try {
-        value = migrate(stored);
-      } catch (error) {
-        throw new InvalidStoredValueError(
-          name,
-          String((error as Error)?.message ?? error),
-          `Row ${rowName(this.location)}: migrate of field "${name}" threw on the stored value (${shapeOf(stored)}): ` +
-            `${(error as Error)?.message ?? String(error)}. Nothing was changed; fix migrate for this shape.`,
-          { ...this.location, cause: error },
-        );
+    if (encoded.attribute === undefined || !field.behaviours.some((behaviour) => behaviour.read !== undefined)) return { baseline: encoded, value };
+    for (const behaviour of field.behaviours) {
+      if (behaviour.read === undefined) continue;
+      const outcome = behaviour.read(value, {
+        ...field,
+        row: `Row ${rowName(this.location)}`,
+        location: this.location,
+        onInvalid: this.settings.onInvalid,
+        // Already standing in for this very stored value (a re-read found it unchanged).
+        standingIn: field.held !== undefined && !field.held.writeBack && sameEncoding(field.baseline, encoded),
+      });
+      if ('useInitializer' in outcome) {
+        // The row keeps the value until the field is assigned: held back, never written by itself.
+        const initial = this.initialOf(field);
+        return { baseline: encoded, value: this.decode(field, undefined), current: initial, held: { encoded: initial, writeBack: false } };
       }
-      problems = undefined;
-      if (schema !== undefined) {
-        const checked = runSchema(schema, value, name);
-        if ('value' in checked) value = checked.value;
-        else problems = checked.problems;
-      }
+      value = outcome.value;
     }
-    if (problems !== undefined) return this.rejected(field, encoded, stored, problems);
-    const current = this.encode(name, value, field.type, '(the value migrate or the schema returned for the stored one)');
+    // A value migrated (or transformed by its schema): written back with the next write that has other changes.
+    const current = this.encode(field, value, '(the value migrate or the schema returned for the stored one)');
     if (sameEncoding(current, encoded)) return { baseline: encoded, value };
     return { baseline: encoded, value, current, held: { encoded: current, writeBack: true } };
-  }
-
-  /** A stored value its schema rejects: fail, or the initializer with a warning (the row keeps the value). */
-  private rejected(field: Field, encoded: Encoded, stored: unknown, problems: string): ReadField {
-    const { name } = field.spec;
-    const onInvalid = field.spec.onInvalid ?? this.settings.onInvalid ?? 'fail';
-    const what = `Row ${rowName(this.location)}: the stored value of field "${name}" (${shapeOf(stored)}) does not match its schema: ${problems}.`;
-    // Already standing in for this very stored value (a re-read found it unchanged): warned before.
-    const warned = field.held !== undefined && !field.held.writeBack && sameEncoding(field.baseline, encoded);
-    if (onInvalid === 'fail') {
-      throw new InvalidStoredValueError(
-        name,
-        problems,
-        `${what} Nothing was changed. Add migrate: (stored) => ... to turn it into today's shape, or ` +
-          `onInvalid: 'use-initializer' to start from the initializer (the stored value stays until the field is assigned).`,
-        this.location,
-      );
-    }
-    if (!warned) {
-      process.emitWarning(`${what} Using the initializer; the stored value stays until the field is assigned (onInvalid: 'use-initializer').`, {
-        code: 'AWS_LAMBDA_PERSISTENCE_INVALID_VALUE',
-      });
-    }
-    const initial = this.initialOf(field);
-    return { baseline: encoded, value: this.decode(field, undefined), current: initial, held: { encoded: initial, writeBack: false } };
   }
 
   private storedEncoding(field: Field, stored: Record<string, AttributeValue>): Encoded {
@@ -653,10 +605,13 @@ export class TrackedState {
   }
 
   /** `what`: said after the problem in the error, e.g. that the value is an initializer. */
-  private encode(name: string, value: unknown, type: ClassType | undefined, what?: string): Encoded {
+  private encode(field: Field, value: unknown, what?: string): Encoded {
     if (value === undefined) return ABSENT;
+    const { name } = field;
     try {
-      const attribute = encodeValue(name, value, type);
+      let attribute: AttributeValue | undefined;
+      for (const behaviour of field.behaviours) if ((attribute = behaviour.encode?.(value, field)) !== undefined) break;
+      attribute ??= encodeValue_(name, value, field.type);
       return { attribute, print: fingerprint(attribute), size: this.settings.sizes.dynamo(attribute) };
     } catch (error) {
       if (error instanceof EncodeProblem) {
@@ -669,12 +624,7 @@ export class TrackedState {
 
   /** The encoding of the field's initializer, made on first use (when the row has no value for it). */
   private initialOf(field: Field): Encoded {
-    return (field.initial ??= this.encode(
-      field.spec.name,
-      field.initialValue,
-      field.type,
-      "(the field's initializer, its value while the row has none)",
-    ));
+    return (field.initial ??= this.encode(field, field.initialValue, "(the field's initializer, its value while the row has none)"));
   }
 
   /** Decodes `attribute`, or a copy of the initializer when it is undefined. */
@@ -683,6 +633,10 @@ export class TrackedState {
     const source = attribute ?? this.initialOf(field).attribute;
     if (source === undefined) return undefined;
     try {
+      for (const behaviour of field.behaviours) {
+        const decoded = behaviour.decode?.(source, field);
+        if (decoded !== undefined) return decoded.value;
+      }
       return decodeValue(name, source, field.type);
     } catch (error) {
       if (error instanceof DecodeProblem) {
@@ -695,4 +649,9 @@ export class TrackedState {
       throw error;
     }
   }
+}
+
+/** The behaviour that merges a field changed here and in the row, if any. */
+function mergerOf(field: Field): FieldBehaviour | undefined {
+  return field.behaviours.find((behaviour) => behaviour.merge !== undefined);
 }

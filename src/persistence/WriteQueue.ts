@@ -128,7 +128,7 @@ export class WriteQueue {
         if (signal?.aborted) throw new DeadlineExceededError('no time left before the deadline', this.location());
         outcome = asChanges
           ? await this.store.update(snapshot.changes, snapshot.fields, snapshot.expectedRevision, writeId, signal)
-          : await this.store.put(snapshot.fields, snapshot.expectedRevision, writeId, signal);
+          : await this.store.put(snapshot.fields, snapshot.expectedRevision, writeId, signal, snapshot.versions);
       } catch (error) {
         // Refused for good (no permission): nothing was applied. Anything else (an abort at the
         // deadline, a connection that failed after sending) may have been applied: the next write

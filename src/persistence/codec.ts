@@ -394,7 +394,13 @@ function decodeTagged(tag: AttributeValue, map: Record<string, AttributeValue>, 
       return object;
     }
     case 'Map': {
-      if (payload.L === undefined) return bad('L');
+      // A Map with string keys as a map of its keys (what `merge: keys` stores, so that each key has a path).
+      if (payload.M !== undefined) {
+        const result = new Map<unknown, unknown>();
+        for (const key of Object.keys(payload.M)) result.set(key, decode(payload.M[key]!, `${path}.get(${JSON.stringify(key)})`));
+        return result;
+      }
+      if (payload.L === undefined) return bad('L or M');
       const result = new Map<unknown, unknown>();
       for (const [i, entry] of payload.L.entries()) {
         if (entry.L?.length !== 2) throw new DecodeProblem(`${path} entry ${i}`, 'a Map entry must be a [key, value] list');

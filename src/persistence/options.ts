@@ -1,5 +1,5 @@
 import { ConfigurationError } from '../errors';
-import type { OnInvalid } from './schema';
+import type { OnInvalid } from './fields/schema';
 import { RESERVED_ATTRIBUTES } from './storage/itemFormat';
 import type { DeadlineSignal } from './Deadline';
 
@@ -138,7 +138,8 @@ export interface PersistenceOptions {
    * merged and retried before a `WriteConflictError` (each after a jittered backoff, and never past
    * the invocation's deadline, which usually ends the retries first). Only writes that must be
    * conditional race: a row's first write, a large (packed or split) state, and fields with a merge
-   * function or `merge: 'keys'`. Environment: `PERSISTENCE_CONFLICT_RETRIES`.
+   * function changed by two environments at once, or the first value of a `merge: keys` field.
+   * Environment: `PERSISTENCE_CONFLICT_RETRIES`.
    * @default 50
    */
   conflictRetries?: number;

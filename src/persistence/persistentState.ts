@@ -1,6 +1,7 @@
 import { ConfigurationError } from '../errors';
-import { mergeProblem, type MergeStrategy } from './merge';
-import { fieldSchemaProblem, type StandardSchema } from './schema';
+import { fieldOptionProblem } from './fields/behaviours';
+import type { MergeStrategy } from './fields/FieldBehaviour';
+import type { StandardSchema } from './fields/schema';
 import type { FieldSpec } from '../decorators/fieldSpecs';
 import type { PersistenceStats } from './Stats';
 import { describeGiven, type PersistenceOptions } from './options';
@@ -56,7 +57,7 @@ export interface PersistentStateLifecycle<S extends object> {
 }
 
 /** How each key of a state combines concurrent changes (see {@link MergeStrategy}); unnamed keys: last writer wins. */
-export type StateMerge<S extends object> = { readonly [K in keyof S]?: MergeStrategy };
+export type StateMerge<S extends object> = { readonly [K in keyof S]?: MergeStrategy<S[K]> };
 
 /**
  * Options of {@link withPersistence}, {@link persistentState} and the middy middleware: those of
@@ -64,13 +65,13 @@ export type StateMerge<S extends object> = { readonly [K in keyof S]?: MergeStra
  *
  * @example
  * ```ts
- * withPersistence({ count: 0, seen: {} as Record<string, number> }, handler, { merge: { count: 'sum', seen: 'keys' } });
+ * withPersistence({ count: 0, seen: {} as Record<string, number> }, handler, { merge: { count: sum, seen: keys } }); // sum, keys: imported from the package
  * ```
  */
 export interface StateOptions<S extends object> extends PersistenceOptions {
   /**
-   * How concurrent changes to a key from several environments combine, per key: `'sum'` for
-   * counters, `'keys'` for maps and objects, a function for anything else.
+   * How concurrent changes to a key from several environments combine, per key: `sum` for
+   * counters, `keys` for maps and objects (both imported from the package), a function for anything else.
    * @default every key 'last-writer-wins'
    */
   merge?: StateMerge<S>;
@@ -244,7 +245,7 @@ function keySpecs<S extends object>(defaults: S, options: { merge?: unknown; sch
     const perKey = options[option];
     if (perKey === undefined) continue;
     if (typeof perKey !== 'object' || perKey === null) {
-      const example = { merge: "{ count: 'sum' }", schema: '{ count: z.number() }', migrate: '{ count: (stored) => Number(stored) }' }[option];
+      const example = { merge: '{ count: sum }', schema: '{ count: z.number() }', migrate: '{ count: (stored) => Number(stored) }' }[option];
       throw new ConfigurationError(option, `Option "${option}" takes an object with an entry per key, e.g. ${example}; got ${describeGiven(perKey)}.`);
     }
     for (const [key, value] of Object.entries(perKey)) {
@@ -252,11 +253,8 @@ function keySpecs<S extends object>(defaults: S, options: { merge?: unknown; sch
         throw new ConfigurationError(option, `Option "${option}" names "${key}", which is not a key of the defaults.`);
       }
       if (value === undefined) continue;
-      const problem = option === 'merge' ? mergeProblem(value) : fieldSchemaProblem({ [option]: value });
-      if (problem !== undefined) {
-        // fieldSchemaProblem words it for the decorator: "{ schema }) takes ...".
-        throw new ConfigurationError(option, `Option "${option}.${key}" ${problem.replace(/^\{ \w+ \}\) /, '')}.`);
-      }
+      const problem = fieldOptionProblem({ [option]: value });
+      if (problem !== undefined) throw new ConfigurationError(option, `Option "${option}.${key}" ${problem.problem}.`);
       specs.set(key, { ...(specs.get(key) ?? { name: key }), [option]: value });
     }
   }

@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { createHash } from 'node:crypto';
 import { CorruptRowError, rowName, type ErrorLocation } from '../../errors';
-import type { FieldChange } from '../FieldChange';
+import type { FieldChange } from '../fields/FieldChange';
 import { attributeSize } from './sizes';
 
 /**
@@ -42,6 +42,8 @@ export const BOOKKEEPING = {
   items: 'items',
   /** The attribute of a field item naming its field. */
   field: 'field',
+  /** Per field whose merge function conditions on it: the field's own version, field name to number. */
+  versions: 'versions',
 } as const;
 
 /** Attribute names that `keyFieldName` and `valueFieldName` may not take. */
@@ -85,6 +87,8 @@ export interface ParsedItem {
   readonly state: StateLayout;
   /** Fields in items of their own; `undefined` when the row has no `items` attribute (format 1). */
   readonly refs: ReadonlyMap<string, FieldRef> | undefined;
+  /** The fields' own versions; undefined when the row has no `versions` attribute. */
+  readonly versions: Readonly<Record<string, number>> | undefined;
 }
 
 /** A change the store adds to a write of changes: a field moving into its own item, or out of it. */
@@ -188,7 +192,13 @@ export class ItemFormat {
    * The whole row: key, state and bookkeeping for `revision`, written by write `writeId`; `refs`,
    * the fields in items of their own (format 2 when there are any, else 1, which every release reads).
    */
-  item(state: StateLayout, revision: number, writeId: string, refs: ReadonlyMap<string, FieldRef> = new Map()): Record<string, AttributeValue> {
+  item(
+    state: StateLayout,
+    revision: number,
+    writeId: string,
+    refs: ReadonlyMap<string, FieldRef> = new Map(),
+    versions?: Readonly<Record<string, number>>,
+  ): Record<string, AttributeValue> {
     // Built by assignment: an object literal with two spreads and computed keys took ~6 µs here
     // against ~1 µs (docs/performance.md).
     const item: Record<string, AttributeValue> = Object.assign({}, this.key);
@@ -203,6 +213,7 @@ export class ItemFormat {
       for (const [name, ref] of refs) map[name] = this.refAttribute(ref);
       item[BOOKKEEPING.items] = { M: map };
     }
+    if (versions !== undefined && Object.keys(versions).length > 0) item[BOOKKEEPING.versions] = versionsAttribute(versions);
     item[BOOKKEEPING.revision] = { N: String(revision) };
     item[BOOKKEEPING.format] = { N: refs.size > 0 ? '2' : '1' };
     item[BOOKKEEPING.updatedAt] = { S: new Date().toISOString() };
@@ -237,7 +248,8 @@ export class ItemFormat {
    * allow for a row without one — a condition dynalite evaluates in a third of the time
    * (docs/performance.md); should the id have gone since, the write conflicts and is retried with
    * the longer form. `placement`: fields whose new value went into a slot item (the row points to
-   * it, on condition that it still points where this write expects) or left one.
+   * it, on condition that it still points where this write expects) or left one. `rowHasVersions`:
+   * the row as last seen has the `versions` attribute, so that a field's version can be set on its own.
    */
   update(
     changes: ReadonlyMap<string, FieldChange>,
@@ -245,6 +257,7 @@ export class ItemFormat {
     writeId: string,
     rowHasWriteId = false,
     placement: Placement = NO_PLACEMENT,
+    rowHasVersions = false,
   ): UpdateParts {
     const names: Record<string, string> = {
       '#state': this.names.valueFieldName,
@@ -263,6 +276,8 @@ export class ItemFormat {
     // added delta would count twice. The row names the last write applied to it.
     const conditions = ['attribute_exists(#state)', rowHasWriteId ? '#writeId <> :writeId' : '(attribute_not_exists(#writeId) OR #writeId <> :writeId)'];
     let i = 0;
+    let byRevision = false;
+    const versioned = new Map<string, number>();
     const fieldName = (name: string): string => {
       const placeholder = `#f${i++}`;
       names[placeholder] = name;
@@ -289,6 +304,33 @@ export class ItemFormat {
         names['#items'] ??= BOOKKEEPING.items;
         remove.push(`#items.${field}`);
       }
+      if (change.kind === 'keys') {
+        // Single keys at their own paths, so writers of other keys never meet. The map must be
+        // there (another writer may have removed the field): else a conflict, and a re-read.
+        let container = path;
+        for (const step of change.path) {
+          const placeholder = `#p${i++}`;
+          names[placeholder] = step;
+          container += `.${placeholder}`;
+        }
+        conditions.push(`attribute_exists(${container})`);
+        for (const [key, attribute] of change.set) {
+          const k = `#k${i}`;
+          names[k] = key;
+          values[`:k${i++}`] = attribute;
+          set.push(`${container}.${k} = :k${i - 1}`);
+        }
+        for (const key of change.remove) {
+          const k = `#k${i++}`;
+          names[k] = key;
+          remove.push(`${container}.${k}`);
+        }
+        continue;
+      }
+      const condition = change.kind === 'add' ? undefined : change.condition;
+      if (condition?.kind === 'absent') conditions.push(`attribute_not_exists(${path})`);
+      else if (condition?.kind === 'version') versioned.set(name, condition.expected);
+      else if (condition?.kind === 'revision') byRevision = true;
       if (change.kind === 'set') {
         values[v] = change.attribute;
         set.push(`${path} = ${v}`);
@@ -306,9 +348,33 @@ export class ItemFormat {
       values[':format'] = { N: '2' };
       set.push('#format = :format');
     }
-    if ([...changes.values()].some((change) => change.kind !== 'add' && change.conditional === true)) {
+    if (byRevision) {
       values[':expected'] = { N: String(expectedRevision) };
       conditions.push('#revision = :expected');
+    }
+    if (versioned.size > 0) {
+      // Each field's own version goes up by one, on the condition that it is still the one this
+      // write's change was based on: only writers of the same field conflict.
+      names['#versions'] = BOOKKEEPING.versions;
+      if (rowHasVersions) {
+        for (const [name, expected] of versioned) {
+          const f = `#f${i}`;
+          names[f] = name;
+          values[`:n${i}`] = { N: String(expected + 1) };
+          set.push(`#versions.${f} = :n${i}`);
+          if (expected === 0) conditions.push(`attribute_not_exists(#versions.${f})`);
+          else {
+            values[`:e${i}`] = { N: String(expected) };
+            conditions.push(`#versions.${f} = :e${i}`);
+          }
+          i++;
+        }
+      } else {
+        // The row has no versions yet: they are created, on the condition that nobody created them meanwhile.
+        values[':versions'] = versionsAttribute(Object.fromEntries([...versioned].map(([name, expected]) => [name, expected + 1])));
+        set.push('#versions = :versions');
+        conditions.push('attribute_not_exists(#versions)');
+      }
     }
     return {
       UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
@@ -348,6 +414,7 @@ export class ItemFormat {
       ...(updatedAt !== undefined && { updatedAt }),
       state: this.stateOf(item),
       refs: this.refsOf(item),
+      versions: versionsOf(item[BOOKKEEPING.versions]),
     };
   }
 
@@ -414,4 +481,19 @@ export class ItemFormat {
     }
     return this.fixedSize;
   }
+}
+
+/** The `versions` attribute holding `versions`. */
+function versionsAttribute(versions: Readonly<Record<string, number>>): AttributeValue {
+  const map: Record<string, AttributeValue> = {};
+  for (const name of Object.keys(versions)) map[name] = { N: String(versions[name]) };
+  return { M: map };
+}
+
+/** The versions a `versions` attribute records (undefined: no such attribute). */
+function versionsOf(attribute: AttributeValue | undefined): Readonly<Record<string, number>> | undefined {
+  if (attribute?.M === undefined) return undefined;
+  const versions: Record<string, number> = {};
+  for (const name of Object.keys(attribute.M)) versions[name] = Number(attribute.M[name]!.N) || 0;
+  return versions;
 }

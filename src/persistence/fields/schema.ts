@@ -1,3 +1,6 @@
+import { InvalidStoredValueError } from '../../errors';
+import type { FieldBehaviour, ReadOutcome } from './FieldBehaviour';
+
 /**
  * Validation of stored values with any Standard Schema validator (zod 4, valibot, arktype, ...):
  * the interface those libraries implement, declared here so that the library depends on none of
@@ -113,18 +116,94 @@ export function shapeOf(value: unknown): string {
 }
 
 /**
- * What is wrong with the `schema`, `migrate` and `onInvalid` options, as the rest of a sentence
- * starting with the decorator or option name; undefined when nothing is.
+ * What is wrong with the `schema`, `migrate` and `onInvalid` options: the option and the rest of a
+ * sentence starting with its name ("takes ..."); undefined when nothing is.
  */
-export function fieldSchemaProblem(options: { schema?: unknown; migrate?: unknown; onInvalid?: unknown }): string | undefined {
+export function schemaOptionProblem(options: { schema?: unknown; migrate?: unknown; onInvalid?: unknown }): OptionProblem | undefined {
   if (options.schema !== undefined && !isStandardSchema(options.schema)) {
-    return '{ schema }) takes a Standard Schema validator (zod 4, valibot, arktype: an object with ["~standard"].validate), e.g. { schema: z.number() }';
+    return { option: 'schema', problem: 'takes a Standard Schema validator (zod 4, valibot, arktype: an object with ["~standard"].validate), e.g. { schema: z.number() }' };
   }
   if (options.migrate !== undefined && typeof options.migrate !== 'function') {
-    return '{ migrate }) takes a function (stored) => value, e.g. { migrate: (stored) => Number(stored) }';
+    return { option: 'migrate', problem: 'takes a function (stored) => value, e.g. { migrate: (stored) => Number(stored) }' };
   }
   if (options.onInvalid !== undefined && options.onInvalid !== 'fail' && options.onInvalid !== 'use-initializer') {
-    return "{ onInvalid }) takes 'fail' or 'use-initializer'";
+    return { option: 'onInvalid', problem: "takes 'fail' or 'use-initializer'" };
   }
   return undefined;
+}
+
+/** A field option that is wrong: which, and the rest of the sentence after its name. */
+export interface OptionProblem {
+  readonly option: string;
+  readonly problem: string;
+}
+
+/** The options of a field that checks its stored values. */
+export interface SchemaOptions {
+  readonly schema?: StandardSchema | undefined;
+  readonly migrate?: ((stored: unknown) => unknown) | undefined;
+  readonly onInvalid?: OnInvalid | undefined;
+}
+
+/**
+ * The behaviour of `schema`, `migrate` and `onInvalid`: a stored value goes through the schema
+ * first; a value it rejects (or, without a schema, every value) goes through `migrate`, and the
+ * schema checks the result. A value still rejected is `onInvalid`'s: fail, or the initializer.
+ */
+export function storedValueCheck({ schema, migrate, onInvalid }: SchemaOptions): FieldBehaviour {
+  return {
+    label: 'schema',
+    read(stored, field): ReadOutcome {
+      const { name } = field;
+      let value = stored;
+      let problems: string | undefined;
+      if (schema !== undefined) {
+        const checked = runSchema(schema, value, name);
+        if ('value' in checked) value = checked.value;
+        else problems = checked.problems;
+      }
+      if (migrate !== undefined && (schema === undefined || problems !== undefined)) {
+        const rejected = problems;
+        try {
+          value = migrate(stored);
+        } catch (error) {
+          throw new InvalidStoredValueError(
+            name,
+            String((error as Error)?.message ?? error),
+            `${field.row}: migrate of field "${name}" threw on the stored value (${shapeOf(stored)}): ` +
+              `${(error as Error)?.message ?? String(error)}. Nothing was changed; fix migrate for this shape.`,
+            { ...field.location, cause: error },
+          );
+        }
+        problems = undefined;
+        if (schema !== undefined) {
+          const checked = runSchema(schema, value, name);
+          if ('value' in checked) value = checked.value;
+          else problems = rejected === undefined ? checked.problems : `${checked.problems} (after migrate, which ran because of: ${rejected})`;
+        }
+      }
+      if (problems === undefined) return { value };
+      const what = `${field.row}: the stored value of field "${name}" (${shapeOf(stored)}) does not match its schema: ${problems}.`;
+      if ((onInvalid ?? field.onInvalid ?? 'fail') === 'fail') {
+        const fix =
+          migrate === undefined
+            ? 'Add migrate: (stored) => ... to turn it into today\'s shape, or '
+            : 'migrate ran and its result does not match the schema either: check what migrate returns for this shape, or use ';
+        throw new InvalidStoredValueError(
+          name,
+          problems,
+          `${what} Nothing was changed. ${fix}` +
+            `onInvalid: 'use-initializer' to start from the initializer (the stored value stays until the field is assigned).`,
+          field.location,
+        );
+      }
+      // Already standing in for this very stored value (a re-read found it unchanged): warned before.
+      if (!field.standingIn) {
+        process.emitWarning(`${what} Using the initializer; the stored value stays until the field is assigned (onInvalid: 'use-initializer').`, {
+          code: 'AWS_LAMBDA_PERSISTENCE_INVALID_VALUE',
+        });
+      }
+      return { useInitializer: true };
+    },
+  };
 }
