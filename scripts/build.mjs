@@ -19,7 +19,7 @@
 // middleware imports the library's public entry of its own build (./index.js or ./index.mjs) at
 // run time instead of carrying a second copy of it; the CLI does the same. The class-transformer
 // subpath carries only the codec registry, which lives on globalThis.
-import { build } from 'esbuild';
+import { build, transformSync } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -59,10 +59,11 @@ const libraryExternal = (extension) => ({
  * resolution ignores (a package in a Lambda layer). Only the names the sources import are bound.
  */
 const SDK = '@aws-sdk/client-dynamodb';
-const sdkNames = [...readFileSync(join(root, 'src/persistence/storage/DynamoDBItems.ts'), 'utf8').matchAll(/import \{([^}]*)\} from '@aws-sdk\/client-dynamodb'/g)]
-  .flatMap((match) => match[1].split(','))
-  .map((name) => name.trim())
-  .filter((name) => name !== '' && !name.startsWith('type '));
+// The names: the client and a command per operation the store sends, from the one list of them
+// (src/persistence/storage/commands.ts, which imports nothing, so it loads on its own here).
+const commands = transformSync(readFileSync(join(root, 'src/persistence/storage/commands.ts'), 'utf8'), { loader: 'ts', format: 'esm' }).code;
+const { OPERATION_NAMES } = await import(`data:text/javascript,${encodeURIComponent(commands)}`);
+const sdkNames = ['DynamoDBClient', ...OPERATION_NAMES.map((name) => `${name}Command`)];
 const sdkByRequire = {
   name: 'sdk-by-require',
   setup(builder) {

@@ -1,3 +1,7 @@
+import { OPERATION_NAMES, OPERATIONS, type DynamoDBOperation } from './storage/commands';
+
+export type { DynamoDBOperation } from './storage/commands';
+
 /**
  * What one execution environment's persistence has done since it started: its requests, the
  * capacity DynamoDB counted for them, conflicts and retries. Read it to see contention and cost,
@@ -23,20 +27,10 @@ export interface PersistenceStats {
   readonly retries: number;
 }
 
-/** The DynamoDB operations the library sends. */
-export type DynamoDBOperation = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'CreateTable' | 'DescribeTable';
 
 /** The counters behind {@link PersistenceStats}, kept by the store and the write queue. */
 export class Stats implements PersistenceStats {
-  readonly requests: Record<DynamoDBOperation, number> = {
-    GetItem: 0,
-    BatchGetItem: 0,
-    PutItem: 0,
-    UpdateItem: 0,
-    DeleteItem: 0,
-    CreateTable: 0,
-    DescribeTable: 0,
-  };
+  readonly requests = Object.fromEntries(OPERATION_NAMES.map((name) => [name, 0])) as Record<DynamoDBOperation, number>;
   readUnits = 0;
   writeUnits = 0;
   conflicts = 0;
@@ -52,7 +46,7 @@ export class Stats implements PersistenceStats {
   consumed(operation: DynamoDBOperation, consumed?: { CapacityUnits?: number }): void {
     const units = consumed?.CapacityUnits;
     if (typeof units !== 'number') return;
-    if (operation === 'GetItem' || operation === 'BatchGetItem') this.readUnits += units;
+    if (OPERATIONS[operation].reads) this.readUnits += units;
     else this.writeUnits += units;
   }
 }

@@ -1,3 +1,6 @@
+import { actionsOf } from './storage/commands';
+import { FIELD_KEY_INFIX, PART_KEY_INFIX } from './storage/itemFormat';
+
 /**
  * The least-privilege IAM policy a function needs for its row. Shown by {@link AccessDeniedError}
  * and documented in the README.
@@ -19,20 +22,16 @@ export interface PolicyTarget {
   readonly partition?: string;
 }
 
-/**
- * The item-level actions the library's store sends (BatchGetItem: fields in items of their own, on
- * a cold start; UpdateItem: a write of changed fields; DeleteItem: parts of a large state it
- * replaced). spec/integration/iamPolicy.spec.ts fails when the store sends a command this list does
- * not allow.
- */
-export const ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+/** The item-level actions the library's store sends (storage/commands.ts lists them). */
+export const ITEM_ACTIONS: readonly string[] = actionsOf('item');
 
 /** The keys of a function's items, as `dynamodb:LeadingKeys` patterns: its row, its part items, its field items. */
 export function leadingKeys(tableKey: string): string[] {
-  return [tableKey, `${tableKey}#part#*`, `${tableKey}#field#*`];
+  return [tableKey, `${tableKey}${PART_KEY_INFIX}*`, `${tableKey}${FIELD_KEY_INFIX}*`];
 }
+
 /** The table-level actions used to create a missing table. */
-export const TABLE_ACTIONS = ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:TagResource'] as const;
+export const TABLE_ACTIONS: readonly string[] = actionsOf('table');
 
 /**
  * Builds the policy document. With `tableKey`, the `dynamodb:LeadingKeys` condition keeps the

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors';
 import type { OnInvalid } from './fields/schema';
+import { KEY_LIMIT, MAX_TABLE_KEY_BYTES } from './storage/sizes';
 import { RESERVED_ATTRIBUTES } from './storage/itemFormat';
 import type { DeadlineSignal } from './Deadline';
 
@@ -247,11 +248,6 @@ export const DEFAULTS = {
 } as const;
 
 /** Bookkeeping attributes stored beside the value; user attribute names must not collide. */
-/**
- * The longest row key: DynamoDB's 2,048-byte partition key, less what part item keys append
- * (`#part#`, a 36-character id, `#` and the index).
- */
-const MAX_TABLE_KEY_BYTES = 1984;
 
 
 /** Environment variable for each option that has one. */
@@ -333,7 +329,7 @@ export function resolveOptions(
     throw new ConfigurationError(
       'tableKey',
       `Option "tableKey" (${ENVIRONMENT.tableKey}) is ${Buffer.byteLength(tableKey)} bytes: DynamoDB keys hold 2,048 ` +
-        `and the keys of a large state's part items add up to ${2048 - MAX_TABLE_KEY_BYTES} to it. Use at most ` +
+        `and the keys of a large state's part items add up to ${KEY_LIMIT - MAX_TABLE_KEY_BYTES} to it. Use at most ` +
         `${MAX_TABLE_KEY_BYTES} bytes.`,
     );
   }

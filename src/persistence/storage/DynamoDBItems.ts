@@ -17,7 +17,8 @@ import { AccessDeniedError, DeadlineExceededError, type ErrorLocation } from '..
 import type { DeadlineSignal } from '../Deadline';
 import { arnParts, policyFor } from '../iamPolicy';
 import type { DynamoDBSender } from '../options';
-import type { DynamoDBOperation, Stats } from '../Stats';
+import type { Stats } from '../Stats';
+import type { DynamoDBOperation } from './commands';
 
 /** A write's condition failed; `item` is the item as it is now when DynamoDB returned it. */
 export interface ConditionFailed {

@@ -2,12 +2,8 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DeadlineSignal } from '../Deadline';
 import { TABLE_MISSING, type ConditionFailed, type DynamoDBItems, type TableMissing } from './DynamoDBItems';
 import { BOOKKEEPING, type FieldRef, type ItemFormat } from './itemFormat';
-import type { SizeCache } from './sizes';
+import { FIELD_ITEM_BYTES, type SizeCache } from './sizes';
 
-// The largest value a field item holds (as moto counts it, binary as base64): beside it the item
-// has its key, name and write id, and must stay under DynamoDB's 400 KB. A larger field stays with
-// the state in the row (packed, or split into parts, as a whole state is).
-export const FIELD_ITEM_BYTES = 350 * 1024;
 // BatchGetItem takes at most 100 keys.
 const BATCH_KEYS = 100;
 // Field items are written a few at a time: enough to overlap round trips, few enough for 1 WCU.

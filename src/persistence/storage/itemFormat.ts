@@ -46,6 +46,11 @@ export const BOOKKEEPING = {
   versions: 'versions',
 } as const;
 
+/** What a part item's key adds to the row's key, before the write's id and the part's index. */
+export const PART_KEY_INFIX = '#part#';
+/** What a field item's key adds to the row's key, before the slot and the field's name. */
+export const FIELD_KEY_INFIX = '#field#';
+
 /** Attribute names that `keyFieldName` and `valueFieldName` may not take. */
 export const RESERVED_ATTRIBUTES: readonly string[] = Object.values(BOOKKEEPING);
 
@@ -128,7 +133,7 @@ export class ItemFormat {
 
   /** The key of a large state's part `index` (under the row's key, so `dynamodb:LeadingKeys` confines it). */
   partKey(id: string, index: number): Record<string, AttributeValue> {
-    return { [this.names.keyFieldName]: { S: `${this.location.tableKey}#part#${id}#${index}` } };
+    return { [this.names.keyFieldName]: { S: `${this.location.tableKey}${PART_KEY_INFIX}${id}#${index}` } };
   }
 
   /** The keys of every part of `ref`. */
@@ -145,7 +150,7 @@ export class ItemFormat {
   fieldKey(name: string, slot: number): Record<string, AttributeValue> {
     const readable = Buffer.byteLength(name) <= READABLE_NAME_BYTES && !name.includes('#');
     const id = readable ? name : `~${createHash('sha256').update(name).digest('base64url').slice(0, 27)}`;
-    return { [this.names.keyFieldName]: { S: `${this.location.tableKey}#field#${slot}#${id}` } };
+    return { [this.names.keyFieldName]: { S: `${this.location.tableKey}${FIELD_KEY_INFIX}${slot}#${id}` } };
   }
 
   /** A field's slot item: its value under the value attribute, beside its name and the write that put it. */

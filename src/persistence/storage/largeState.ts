@@ -4,11 +4,8 @@ import type { DeadlineSignal } from '../Deadline';
 import { digestOf, packState, splitBytes, unpackState } from '../packedState';
 import { TABLE_MISSING, type DynamoDBItems, type TableMissing } from './DynamoDBItems';
 import { BOOKKEEPING, type ItemFormat, type PartsRef, type StateLayout } from './itemFormat';
-import { attributeSize, ITEM_LIMIT, type SizeCache } from './sizes';
+import { attributeSize, ITEM_LIMIT, PART_BYTES, type SizeCache } from './sizes';
 
-// Part items carry their key (table key + "#part#" + a 36-character id + index) beside the slice,
-// and moto counts binary as base64 (4/3 of the bytes): 296 KiB of bytes is 395 KiB of base64.
-const PART_BYTES = 296 * 1024;
 // Parts are read and written a few at a time: enough to overlap round trips, few enough for 1 WCU.
 const PART_CONCURRENCY = 4;
 

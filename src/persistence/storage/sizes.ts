@@ -11,6 +11,24 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 // documented rules; the margin covers servers that count a little differently.
 export const ITEM_LIMIT = 400 * 1024 - 2 * 1024;
 
+// The largest value a field item holds (as moto counts it, binary as base64): beside it the item
+// has its key, name and write id, and must stay under DynamoDB's 400 KB. A larger field stays with
+// the state in the row (packed, or split into parts, as a whole state is).
+export const FIELD_ITEM_BYTES = 350 * 1024;
+
+// Part items carry their key (table key + "#part#" + a 36-character id + index) beside the slice,
+// and moto counts binary as base64 (4/3 of the bytes): 296 KiB of bytes is 395 KiB of base64.
+export const PART_BYTES = 296 * 1024;
+
+// DynamoDB's partition key holds at most 2,048 bytes.
+export const KEY_LIMIT = 2048;
+
+/**
+ * The longest row key: {@link KEY_LIMIT}, less what part item keys append (`#part#`, a
+ * 36-character id, `#` and the index).
+ */
+export const MAX_TABLE_KEY_BYTES = 1984;
+
 /**
  * The size DynamoDB counts for an attribute value, per "DynamoDB item sizes and formats" in the
  * DynamoDB developer guide: UTF-8 bytes for strings, raw bytes for binary, about one byte per two

@@ -1,0 +1,73 @@
+/** Session against the in-memory store: the cold-start read, invocations and their own deadlines. */
+import { DeadlineExceededError } from '../../src/errors';
+import { encodeValue } from '../../src/persistence/codec';
+import { context, N, openSession } from '../support/engine';
+import { MemoryRowStore } from '../support/memoryStore';
+
+describe('Session: invocations', () => {
+  it('reads the row once when it opens, and writes nothing for an invocation that changes nothing', async () => {
+    const store = new MemoryRowStore();
+    store.row = { fields: { count: N(41) }, revision: 1 };
+    const { session, state } = await openSession(store, { count: 0 });
+    expect(state.count).toBe(41);
+    await session.run(context(), async () => undefined);
+    expect(store.kinds()).toEqual(['get']);
+  });
+
+  it('gives each invocation its own deadline: ending one leaves the others armed, and each flush uses its own', async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { a: 0, b: 0 });
+    const first = await session.begin(context(10_000));
+    const second = await session.begin(context(20_000));
+    expect(first.deadlineAt).toBeLessThan(second.deadlineAt!);
+    state.a = 1;
+    session.end(first);
+    expect(second.signal()).toBeDefined();
+    expect(second.signal()!.aborted).toBe(false);
+    state.b = 2;
+    await session.flush(second);
+    const writes = store.requests.filter((request) => request.kind === 'put' || request.kind === 'update');
+    expect(writes.at(-1)).toMatchObject({ signal: second.signal() });
+    session.end(second);
+    expect(second.signal()).toBeUndefined();
+    expect(store.row?.fields).toEqual({ a: N(1), b: N(2) });
+  });
+
+  it('refuses a write whose invocation has no time left, without sending it; the change stays pending', async () => {
+    const store = new MemoryRowStore();
+    const { session } = await openSession(store, { a: 0 }, { deadlineMarginMs: 0 });
+    const late = await session.begin(context(-1));
+    await expect(session.update({ a: 1 }, late)).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(store.kinds()).toEqual(['get']);
+    session.end(late);
+    await session.flush(await session.begin(context()));
+    expect(store.row?.fields.a).toEqual(encodeValue('a', 1));
+  });
+
+  it("one invocation's expired deadline does not fail another that shares its write: that one writes again with its own", async () => {
+    const store = new MemoryRowStore();
+    const { session } = await openSession(store, { a: 0, b: 0 }, { deadlineMarginMs: 0 });
+    const late = await session.begin(context(-1));
+    const onTime = await session.begin(context(30_000));
+    const lateUpdate = session.update({ a: 1 }, late);
+    const onTimeUpdate = session.update({ b: 2 }, onTime); // joins the write the late one asked for
+    await expect(lateUpdate).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(onTimeUpdate).resolves.toBeUndefined();
+    expect(store.row?.fields).toEqual({ a: N(1), b: N(2) });
+    session.end(late);
+    session.end(onTime);
+  });
+
+  it('bounds a write started by an assignment by the earliest deadline among the live invocations', async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { a: 0 });
+    const later = await session.begin(context(20_000));
+    const sooner = await session.begin(context(10_000));
+    state.a = 1;
+    await session.flush(later);
+    const writes = store.requests.filter((request) => request.kind === 'put' || request.kind === 'update');
+    expect(writes[0]).toMatchObject({ signal: sooner.signal() });
+    session.end(sooner);
+    session.end(later);
+  });
+});
