@@ -37,6 +37,18 @@ exports.counters = Counters.bind();
 const unbound = new Counters();
 exports.unbound = unbound.handler.bind(unbound);
 
+// Invocations that change the count and invocations that change nothing, running at once.
+class Mixed extends PersistentHandler {
+  count = 0;
+  async handler(event) {
+    if (event.change) this.count += 1;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return { changed: Boolean(event.change) };
+  }
+}
+Persistent({ merge: sum })(Mixed.prototype, 'count');
+exports.mixed = Mixed.bind();
+
 exports.map = async (event) => {
   const map = await PersistentMap.open();
   await map.set(event.key, event.value);
@@ -111,6 +123,21 @@ describe('under the Lambda runtime (aws-lambda-ric, Node 22)', () => {
       expect(answers.filter((answer) => !answer.ok)).toEqual([]);
       const row = await storedRow(functionName);
       for (let i = 0; i < COUNTERS; i++) expect(row?.[`c${i}`]).toEqual({ N: '16' });
+    }, 120_000);
+
+    it("Managed Instances: invocations that change nothing settle at once, even with no time left to write; the writers' changes all land", async () => {
+      const functionName = uniqueKey('ric-mixed');
+      // 30 writers with time to spare, 30 that change nothing with a deadline inside the write margin
+      // (500 ms): waiting for, or sending, any write would fail them.
+      const events = Array.from({ length: 60 }, (_, i) => ({ change: i % 2 === 0 }));
+      const answers = await withRuntime(functionName, 'mixed', { AWS_LAMBDA_MAX_CONCURRENCY: '64', AWS_LAMBDA_NODEJS_WORKER_COUNT: '1' }, async (api) => {
+        // The environment's cold start first (its read is bounded by the deadline of the invocation that starts it).
+        await api.invokeAll([{ change: false }], { concurrency: 1, timeoutMs: 60_000 });
+        return api.invokeAll(events, { concurrency: 60, timeoutMs: 60_000, remainingMs: (i) => (i % 2 === 0 ? 30_000 : 300) });
+      });
+      expect(answers.filter((answer) => !answer.ok)).toEqual([]);
+      const row = await storedRow(functionName);
+      expect(row?.count).toEqual({ N: '30' });
     }, 120_000);
 
     it('Managed Instances: 160 PersistentMap sets of distinct keys at once, none failed, every key stored', async () => {

@@ -65,14 +65,18 @@ export interface RuntimeApi {
    * Hands `events` to the runtime, at most `concurrency` at a time (1: one after the other, as
    * standard Lambda does), and resolves with every answer in the order of `events`.
    * `onAnswer` runs when an answer arrives, before the runtime hears it was received (freeze it there).
+   * `remainingMs` gives an event's time left when it is handed out (`Lambda-Runtime-Deadline-Ms`; default 30 s).
    */
-  invokeAll(events: readonly unknown[], options: { concurrency: number; timeoutMs?: number; onAnswer?: (answer: Answer) => void }): Promise<Answer[]>;
+  invokeAll(
+    events: readonly unknown[],
+    options: { concurrency: number; timeoutMs?: number; onAnswer?: (answer: Answer) => void; remainingMs?: (index: number) => number },
+  ): Promise<Answer[]>;
   close(): Promise<void>;
 }
 
 export async function startRuntimeApi(): Promise<RuntimeApi> {
   const polls: http.ServerResponse[] = [];
-  const queue: { requestId: string; event: unknown }[] = [];
+  const queue: { requestId: string; event: unknown; remainingMs: number }[] = [];
   const pending = new Map<string, (answer: Answer) => void>();
   let onAnswer: ((answer: Answer) => void) | undefined;
   let next = 0;
@@ -81,11 +85,11 @@ export async function startRuntimeApi(): Promise<RuntimeApi> {
     while (polls.length > 0 && queue.length > 0) {
       const response = polls.shift()!;
       if (response.destroyed || response.writableEnded) continue;
-      const { requestId, event } = queue.shift()!;
+      const { requestId, event, remainingMs } = queue.shift()!;
       response.writeHead(200, {
         'Content-Type': 'application/json',
         'Lambda-Runtime-Aws-Request-Id': requestId,
-        'Lambda-Runtime-Deadline-Ms': String(Date.now() + 30_000),
+        'Lambda-Runtime-Deadline-Ms': String(Date.now() + remainingMs),
         'Lambda-Runtime-Invoked-Function-Arn': 'arn:aws:lambda:us-east-1:123456789012:function:runtime-spec',
       });
       response.end(JSON.stringify(event));
@@ -143,7 +147,7 @@ export async function startRuntimeApi(): Promise<RuntimeApi> {
               pending.delete(requestId);
               resolve(answer);
             });
-            queue.push({ requestId, event: events[index] });
+            queue.push({ requestId, event: events[index], remainingMs: options.remainingMs?.(index) ?? 30_000 });
             hand();
           });
         }

@@ -58,16 +58,52 @@ describe('Session: invocations', () => {
     session.end(onTime);
   });
 
-  it('bounds a write started by an assignment by the earliest deadline among the live invocations', async () => {
+  it('bounds a write started by an assignment by the deadline of the invocation that made it (its async context)', async () => {
     const store = new MemoryRowStore();
     const { session, state } = await openSession(store, { a: 0 });
     const later = await session.begin(context(20_000));
     const sooner = await session.begin(context(10_000));
-    state.a = 1;
+    later.run(() => {
+      state.a = 1;
+    });
     await session.flush(later);
     const writes = store.requests.filter((request) => request.kind === 'put' || request.kind === 'update');
-    expect(writes[0]).toMatchObject({ signal: sooner.signal() });
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({ signal: later.signal() });
     session.end(sooner);
     session.end(later);
+  });
+
+  it("lets an invocation that changed nothing settle at once: it neither waits for nor fails from another's write", async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { a: 0 }, { deadlineMarginMs: 0 });
+    const writer = await session.begin(context());
+    const idle = await session.begin(context(-1)); // no time left: any write it waited on would fail it
+    let release!: () => void;
+    store.beforeWrite = () => new Promise<void>((resolve) => (release = resolve));
+    writer.run(() => {
+      state.a = 1;
+    });
+    const written = session.flush(writer);
+    await expect(session.flush(idle)).resolves.toBeUndefined();
+    session.end(idle);
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await written;
+    session.end(writer);
+    expect(store.row?.fields.a).toEqual(encodeValue('a', 1));
+  });
+
+  it('attributes in-place changes found at an invocation\'s end to it; changes made outside any invocation are written too', async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { list: [] as number[], b: 0 });
+    state.b = 5; // no invocation running: nobody's yet
+    const first = await session.begin(context());
+    (state.list as number[]).push(1); // found only at the end
+    await session.flush(first);
+    session.end(first);
+    expect(first.changed).toBe(true);
+    expect(store.row?.fields.list).toEqual(encodeValue('list', [1]));
+    expect(store.row?.fields.b).toEqual(encodeValue('b', 5));
   });
 });

@@ -61,6 +61,13 @@ export interface View {
 export class Session {
   /** The invocations running now: one at a time in standard Lambda, several under Managed Instances. */
   private readonly invocations = new Set<Invocation>();
+  /**
+   * Changes made where no running invocation could be named (code outside any bound handler): the
+   * next invocation to end takes them on as its own.
+   */
+  private unowned = false;
+  /** The invocation an `update()` is assigning for (it may name one other than the current). */
+  private assigning: Invocation | undefined;
   /** When the row was last read or written, for the refresh policy. */
   private lastSync = Date.now();
   private readonly queue: WriteQueue;
@@ -74,7 +81,8 @@ export class Session {
   ) {
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
-      signal: () => this.earliestInvocation()?.signal(),
+      // A write no invocation asked for (changes of no known invocation) has no deadline of its own.
+      signal: () => undefined,
       stats,
     });
   }
@@ -115,17 +123,20 @@ export class Session {
     });
     view.attach(state);
     const session = new Session(state, store, options, view, stats);
-    const invocation = new Invocation(context, options.deadlineMarginMs);
+    const invocation = new Invocation(context, options.deadlineMarginMs, session);
     try {
       await session.read(true, invocation);
     } finally {
       invocation.end();
     }
     state.onChange = () => {
+      const owner = session.assigning ?? session.current();
+      if (owner === undefined) session.unowned = true;
+      else owner.changed = true;
       // Started by a plain assignment, which cannot await: the invocation's final flush (or the
       // map operation that made the change) awaits it and retries whatever it failed to store,
-      // so its rejection is handled there.
-      session.queue.request().catch(() => undefined);
+      // so its rejection is handled there. Bounded by the deadline of the invocation that made it.
+      session.queue.request(owner).catch(() => undefined);
     };
     return session;
   }
@@ -139,7 +150,7 @@ export class Session {
     try {
       let result: T;
       try {
-        result = await body();
+        result = await invocation.run(body);
       } catch (handlerError) {
         throw await this.failWith(handlerError, invocation);
       }
@@ -152,7 +163,7 @@ export class Session {
 
   /** Starts an invocation (for middlewares, whose before and after steps are separate calls). */
   async begin(context: LambdaContext): Promise<Invocation> {
-    const invocation = new Invocation(context, this.options.deadlineMarginMs);
+    const invocation = new Invocation(context, this.options.deadlineMarginMs, this);
     this.invocations.add(invocation);
     try {
       await this.refreshIfOlderThan(this.options.refreshAfterMs, invocation);
@@ -168,10 +179,14 @@ export class Session {
     if (Date.now() - this.lastSync >= maxAgeMs) await this.read(false, invocation);
   }
 
-  /** Ends an invocation: disarms its deadline. */
+  /**
+   * Ends an invocation: disarms its deadline. Changes it made and could not store stay pending for
+   * the next invocation to end (as if no invocation had made them).
+   */
   end(invocation: Invocation): void {
     invocation.end();
     this.invocations.delete(invocation);
+    if (invocation.changed && !invocation.durable && this.state.hasChanges()) this.unowned = true;
   }
 
   /**
@@ -186,8 +201,22 @@ export class Session {
     return persistenceError === undefined ? handlerError : combine(handlerError, persistenceError);
   }
 
+  /**
+   * The invocation whose code runs now: the async context's (the bound handler runs each invocation
+   * inside it); where the library could not wrap the handler (a middleware's before and after), the
+   * one the Lambda runtime names by request id (Managed Instances), else the only one running.
+   */
+  current(): Invocation | undefined {
+    const running = Invocation.current();
+    if (running?.owner === this) return running;
+    if (this.invocations.size === 1) return this.invocations.values().next().value;
+    const requestId = runtimeRequestId();
+    if (requestId !== undefined) for (const invocation of this.invocations) if (invocation.requestId === requestId) return invocation;
+    return undefined;
+  }
+
   /** Assigns several fields and writes them in one request; resolves when durable. */
-  async update(changes: Readonly<Record<string, unknown>>, invocation?: Invocation): Promise<void> {
+  async update(changes: Readonly<Record<string, unknown>>, invocation = this.current()): Promise<void> {
     if (this.view.open !== true) {
       for (const name of Object.keys(changes)) {
         if (!this.state.has(name)) {
@@ -199,21 +228,38 @@ export class Session {
         }
       }
     }
-    this.state.assign(changes);
+    this.assigning = invocation;
+    try {
+      this.state.assign(changes);
+    } finally {
+      this.assigning = undefined;
+    }
     await this.queue.request(invocation);
     this.throwProblem();
   }
 
   /**
-   * Resolves when every change so far, in-place mutations included, is durable; its requests are
-   * bounded by `invocation`'s deadline (without one, by the earliest of the invocations running).
+   * Resolves when the changes of `invocation` (by default the current one), in-place mutations
+   * found now included, are durable, its requests bounded by its own deadline. An invocation that
+   * changed nothing neither writes nor waits for another's write. Outside any invocation: every
+   * change so far.
    */
-  async flush(invocation?: Invocation): Promise<void> {
-    const refused = this.state.detectMutations();
-    // Writes started by assignments may fail on their own; what they did not store is still dirty
-    // and goes out with the request below, whose outcome is the one that counts.
+  async flush(invocation = this.current()): Promise<void> {
+    const { refused, changed } = this.state.detectMutations();
+    if (invocation !== undefined) {
+      // In-place changes found now, and changes no invocation could be named for, are its own.
+      if (changed || this.unowned) invocation.changed = true;
+      this.unowned = false;
+      if (!invocation.changed) {
+        if (refused.length > 0) throw refused[0];
+        return;
+      }
+    }
+    // A write started by an assignment may fail on its own; what it did not store is still dirty
+    // and goes out with this request, whose outcome is the one that counts.
     await this.queue.settled();
     await this.queue.request(invocation);
+    if (invocation !== undefined) invocation.durable = true;
     this.lastSync = Date.now();
     this.throwProblem();
     if (refused.length > 0) throw refused[0];
@@ -231,23 +277,7 @@ export class Session {
     await this.read(false);
   }
 
-  /**
-   * The running invocation whose deadline comes first: it bounds requests no invocation asked for
-   * (writes started by plain assignments), so none of them outlives an invocation waiting on it.
-   */
-  private earliestInvocation(): Invocation | undefined {
-    let earliest: Invocation | undefined;
-    const now = Date.now();
-    for (const invocation of this.invocations) {
-      const at = invocation.deadlineAt ?? Infinity;
-      // Past its deadline: Lambda has ended it, whether or not anyone called end().
-      if (at <= now) continue;
-      if (earliest === undefined || at < (earliest.deadlineAt ?? Infinity)) earliest = invocation;
-    }
-    return earliest;
-  }
-
-  private async read(coldStart: boolean, invocation = this.earliestInvocation()): Promise<void> {
+  private async read(coldStart: boolean, invocation = this.current()): Promise<void> {
     const signal = invocation?.signal();
     // A refresh must not read a row older than a write still in flight (one started by an
     // assignment nobody awaited): that write's outcome is known first.
@@ -343,3 +373,12 @@ function combine(handlerError: unknown, persistenceError: unknown): unknown {
   );
 }
 
+/**
+ * The request id of the invocation the Lambda runtime says is running (its `@aws/lambda-invoke-store`,
+ * which the runtime interface client keeps per invocation under Managed Instances); undefined elsewhere.
+ */
+function runtimeRequestId(): string | undefined {
+  const store = (globalThis as { awslambda?: { InvokeStore?: { getRequestId?: () => string } } }).awslambda?.InvokeStore;
+  const id = store?.getRequestId?.();
+  return id === undefined || id === '-' ? undefined : id;
+}

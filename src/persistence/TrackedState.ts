@@ -271,10 +271,12 @@ export class TrackedState {
   /**
    * Re-encodes fields holding objects, to catch in-place mutations (`arr.push`, `map.set`,
    * `date.setTime`) that never reach a setter. A field whose value can no longer be stored is put
-   * back to what the row holds and reported; the other fields are unaffected.
+   * back to what the row holds and reported; the other fields are unaffected. `changed`: whether
+   * any field was found changed in place.
    */
-  detectMutations(): (SerializationError | StateTooLargeError)[] {
+  detectMutations(): { refused: (SerializationError | StateTooLargeError)[]; changed: boolean } {
     const refused: (SerializationError | StateTooLargeError)[] = [];
+    let changed = false;
     for (const field of this.fields.values()) {
       const { value } = field;
       // Primitives cannot change in place, and were encoded when assigned.
@@ -295,9 +297,10 @@ export class TrackedState {
       if (!sameEncoding(encoded, field.current)) {
         field.current = encoded;
         field.copy = NO_COPY;
+        changed = true;
       }
     }
-    return refused;
+    return { refused, changed };
   }
 
   /**

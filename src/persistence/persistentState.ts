@@ -8,6 +8,9 @@ import { describeGiven, type PersistenceOptions } from './options';
 import type { Invocation } from './Invocation';
 import { sessionStarter, type LambdaContext, type Session, type View } from './Session';
 
+/** withPersistence's way to run its handler inside the invocation's async context (not public). */
+const RUN_IN = Symbol('aws-lambda-persistence.runIn');
+
 /**
  * The lifecycle of a state object for code that does not write classes, in the steps a
  * middleware framework calls separately. Created by {@link persistentState}; used by
@@ -125,7 +128,7 @@ export function persistentState<S extends object>(defaults: S, options?: StateOp
       session.end(invocation);
     }
   };
-  return {
+  const lifecycle: PersistentStateLifecycle<S> & { [RUN_IN]?: <T>(context: LambdaContext, body: () => T) => T } = {
     stats: start.stats,
     async begin(context) {
       const key = context ?? {};
@@ -152,6 +155,12 @@ export function persistentState<S extends object>(defaults: S, options?: StateOp
       return session.update(changes as Record<string, unknown>, invocation);
     },
   };
+  // The handler withPersistence calls runs as its invocation's code: its changes are attributed to it.
+  lifecycle[RUN_IN] = (context, body) => {
+    const entry = active.get(context);
+    return entry === undefined ? body() : entry.invocation.run(body);
+  };
+  return lifecycle;
 }
 
 /**
@@ -198,12 +207,12 @@ export function withPersistence<S extends object, TEvent = unknown, TResult = un
   if (typeof handler !== 'function') {
     throw new ConfigurationError('handler', 'withPersistence(defaults, handler) takes the handler function second.');
   }
-  const lifecycle = persistentState(defaults, options);
+  const lifecycle = persistentState(defaults, options) as PersistentStateLifecycle<S> & { [RUN_IN]: <T>(context: LambdaContext, body: () => T) => T };
   const persistentHandler = async function persistentHandler(event: TEvent, context: TContext): Promise<TResult> {
     const state = await lifecycle.begin(context);
     let result: TResult;
     try {
-      result = await handler(event, context, state);
+      result = await lifecycle[RUN_IN](context, () => handler(event, context, state));
     } catch (error) {
       throw await lifecycle.fail(error, context);
     }
