@@ -51,8 +51,8 @@ afterAll(async () => {
   if (survivors.length > 0) throw new Error(`environments still alive after the run: ${survivors.join(', ')}`);
 });
 
-function environmentOf(module: string, tableKey: string, endpoint = dynamo.endpoint): Promise<LambdaEnvironment> {
-  return startEnvironment({ module, env: lambdaEnv({ endpoint, tableName: TABLE, tableKey }), timeoutMs: 10_000 });
+function environmentOf(module: string, tableKey: string, endpoint = dynamo.endpoint, extra?: NodeJS.ProcessEnv): Promise<LambdaEnvironment> {
+  return startEnvironment({ module, env: lambdaEnv({ endpoint, tableName: TABLE, tableKey, ...(extra && { extra }) }), timeoutMs: 10_000 });
 }
 
 /** Starts the next environment's init phase now; a failure surfaces when it is awaited. */
@@ -140,9 +140,28 @@ describe('freeze and kill right after each invocation (Lambda recycling environm
     console.log(`freeze+kill: ${ROWS * PER_ROW} cold starts on ${ROWS} rows in ${coldStartsMs} ms`);
   }, 240_000);
 
-  it('an invocation that throws rejects with the handler error, and its changes were saved before the freeze', async () => {
-    const key = uniqueKey('freeze-kill-throw');
+  it('discards by default: an invocation that throws rejects with the handler error and leaves nothing, frozen and killed or not', async () => {
+    const key = uniqueKey('freeze-kill-discard');
     const writer = await environmentOf(build.modules.recorder!, key);
+    await writer.invoke({ action: 'record', n: 1 }, { requestId: 'request-1' });
+    const failed = await writer.invoke({ action: 'record-then-throw', n: 7 }, { requestId: 'request-7' }).then(
+      () => new Error('the invocation resolved'),
+      (error: unknown) => error as InvocationError,
+    );
+    expect(failed).toBeInstanceOf(InvocationError);
+    // The same environment, thawed: its state does not hold the failed invocation's changes either.
+    const again = await writer.invoke<RecorderView>({ action: 'read' });
+    await writer.kill();
+    expect(again).toMatchObject({ invocations: [1], last: 1 });
+    const reader = await environmentOf(build.modules.recorder!, key);
+    const final = await reader.invoke<RecorderView>({ action: 'read' });
+    await reader.kill();
+    expect(final).toMatchObject({ invocations: [1], last: 1 });
+  });
+
+  it("onFailure: 'save': an invocation that throws rejects with the handler error, and its changes were saved before the freeze", async () => {
+    const key = uniqueKey('freeze-kill-throw');
+    const writer = await environmentOf(build.modules.recorder!, key, dynamo.endpoint, { PERSISTENCE_ON_FAILURE: 'save' });
     const failed = await writer.invoke({ action: 'record-then-throw', n: 7 }, { requestId: 'request-7' }).then(
       () => new Error('the invocation resolved'),
       (error: unknown) => error as InvocationError,

@@ -67,9 +67,9 @@ beforeAll(() => {
   reader = recordingClient(dynamo.endpoint);
 });
 
-function environment(tableKey = currentKey) {
+function environment(tableKey = currentKey, onFailure?: 'save' | 'discard') {
   const client = recordingClient(dynamo.endpoint);
-  const handler = Counter.bind({ client, tableKey, tableName: TABLE });
+  const handler = Counter.bind({ client, tableKey, tableName: TABLE, ...(onFailure && { onFailure }) });
   const invoke = async (event: Action) => {
     client.requests.length = 0;
     return handler(event, lambdaContext());
@@ -134,7 +134,7 @@ describe('PersistentHandler: cold start and warm invocations', () => {
     expect(await stored()).toMatchObject({ count: { N: '100' }, label: { S: 'updated' } });
   });
 
-  it('the row read right after update() resolved already holds the update', async () => {
+  it("onFailure: 'save': the row read right after update() resolved already holds the update", async () => {
     const client = recordingClient(dynamo.endpoint);
     let seen: unknown;
     class Probe extends PersistentHandler<void, void> {
@@ -144,7 +144,7 @@ describe('PersistentHandler: cold start and warm invocations', () => {
         seen = (await readItem(reader, TABLE, currentKey))?.value;
       }
     }
-    await Probe.bind({ client, tableKey: currentKey, tableName: TABLE })(undefined, lambdaContext());
+    await Probe.bind({ client, tableKey: currentKey, tableName: TABLE, onFailure: 'save' })(undefined, lambdaContext());
     expect(seen).toEqual({ M: { value: { N: '7' } } });
   });
 
@@ -161,11 +161,44 @@ describe('PersistentHandler: cold start and warm invocations', () => {
     expect(row?.seen?.M?.['@type']).toEqual({ S: 'Map' });
   });
 
-  it('saves changes made before the handler threw, and rethrows the handler error', async () => {
-    const env = environment();
+  it("onFailure: 'save' saves changes made before the handler threw, and rethrows the handler error", async () => {
+    const env = environment(currentKey, 'save');
     await expect(env.invoke({ op: 'throw' })).rejects.toThrow('handler failed');
     expect(env.client.requests).toContain('PutItem');
     expect((await stored())?.count).toEqual({ N: '1' });
+  });
+
+  it('discards by default: a handler that throws leaves no trace in the row, and its fields show what they held before', async () => {
+    const env = environment();
+    await env.invoke({ op: 'add', n: 5 });
+    await expect(env.invoke({ op: 'throw' })).rejects.toThrow('handler failed');
+    expect(env.client.requests).toEqual([]);
+    // In memory too: the next invocation starts from 5, not 6.
+    await env.invoke({ op: 'add', n: 1 });
+    expect((await stored())?.count).toEqual({ N: '6' });
+  });
+
+  it('discards in-place changes of a handler that throws, and writes a successful invocation\'s changes in one request', async () => {
+    const env = environment();
+    await env.invoke({ op: 'three-sets' });
+    expect(env.client.requests).toEqual(['GetItem', 'PutItem']); // the cold read; three assignments, one write at the end
+    class Failing extends Counter {
+      override async handler(event: Action) {
+        if (event.op === 'throw') {
+          this.items.push('never');
+          this.seen.set('never', 1);
+        }
+        return super.handler(event);
+      }
+    }
+    const client = recordingClient(dynamo.endpoint);
+    const failing = Failing.bind({ client, tableKey: currentKey, tableName: TABLE });
+    await expect(failing({ op: 'throw' }, lambdaContext())).rejects.toThrow('handler failed');
+    await failing({ op: 'add', n: 10 }, lambdaContext());
+    const row = await stored();
+    expect(row?.items).toBeUndefined();
+    expect(row?.seen).toBeUndefined();
+    expect(row?.count).toEqual({ N: '11' });
   });
 
   it('keeps writes in order: the row ends with the last state, never an earlier one', async () => {

@@ -90,10 +90,10 @@ function idempotencyStore(): DynamoDBPersistenceLayer {
 }
 
 /** One execution environment of `Handler`, with the requests its persistence client made. */
-function environment(Handler: { bind: typeof PersistentHandler.bind } & (new () => PersistentHandler<Order, Receipt>)) {
+function environment(Handler: { bind: typeof PersistentHandler.bind } & (new () => PersistentHandler<Order, Receipt>), onFailure?: 'save' | 'discard') {
   // Through the proxy: a test can fail this environment's requests alone.
   const client = recordingClient(faults.endpoint);
-  const handler = Handler.bind<Order, Receipt>({ client, tableKey, tableName: STATE_TABLE });
+  const handler = Handler.bind<Order, Receipt>({ client, tableKey, tableName: STATE_TABLE, ...(onFailure && { onFailure }) });
   const invoke = (event: Order, context: Context = fullContext()) => {
     client.requests.length = 0;
     return handler(event, context);
@@ -218,8 +218,8 @@ describe('Powertools Idempotency: @idempotent({ persistenceStore }) on handler',
     expect(await storedState()).toEqual({ total: { N: '6' } });
   });
 
-  it('a failed state write after the body completed: the retry returns the stored result and stores the change', async () => {
-    const env = environment(idempotentCounter());
+  it("onFailure: 'save': a failed state write after the body completed: the retry returns the stored result and stores the change", async () => {
+    const env = environment(idempotentCounter(), 'save');
     const orderId = uniqueKey('order');
     const heal = faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'injected' });
     await expect(env.invoke({ orderId, amount: 5 })).rejects.toThrow(/injected/);
@@ -234,8 +234,32 @@ describe('Powertools Idempotency: @idempotent({ persistenceStore }) on handler',
     expect(await storedState()).toEqual({ total: { N: '5' } });
   });
 
-  it('this.flush() inside the body makes a failed state write fail the idempotent call: no record is kept', async () => {
+  it("onFailure: 'discard' (the default): a failed state write after the body completed is undone, and the retry returns the stored result: the change is lost (flush inside the body instead)", async () => {
+    const env = environment(idempotentCounter());
+    const orderId = uniqueKey('order');
+    const heal = faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'injected' });
+    await expect(env.invoke({ orderId, amount: 5 })).rejects.toThrow(/injected/);
+    heal();
+    expect((await idempotencyRecords(orderId))[0]?.status).toEqual({ S: 'COMPLETED' });
+    await expect(env.invoke({ orderId, amount: 5 })).resolves.toEqual({ orderId, total: 5, calls: 1 });
+    // The stored result says 5, the state does not hold it: the order that loses a change.
+    expect(await storedState()).toBeUndefined();
+  });
+
+  it("onFailure: 'discard' with this.flush() inside the body: a failed state write fails the idempotent call, and the retry applies the event once", async () => {
     const env = environment(idempotentCounter({ flushInside: true }));
+    const orderId = uniqueKey('order');
+    await env.invoke({ orderId: uniqueKey('order'), amount: 0 }); // cold start done, table exists
+    const heal = faults.proxy.failNext('PutItem', 'InternalServerError', { message: 'injected' });
+    await expect(env.invoke({ orderId, amount: 5 })).rejects.toThrow(/injected/);
+    heal();
+    // The first attempt's change was undone with it: the retry runs the body on the stored state.
+    await expect(env.invoke({ orderId, amount: 5 })).resolves.toEqual({ orderId, total: 5, calls: 3 });
+    expect(await storedState()).toEqual({ total: { N: '5' } });
+  });
+
+  it("onFailure: 'save' with this.flush() inside the body makes a failed state write fail the idempotent call: no record is kept", async () => {
+    const env = environment(idempotentCounter({ flushInside: true }), 'save');
     const orderId = uniqueKey('order');
     await env.invoke({ orderId: uniqueKey('order'), amount: 0 }); // cold start done, table exists
     const recordsBefore = (await idempotencyRecords()).length;

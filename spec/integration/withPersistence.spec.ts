@@ -15,8 +15,8 @@ beforeEach(() => {
 
 const defaults = () => ({ count: 0, lastRun: undefined as Date | undefined, items: [] as string[] });
 
-function options(client = recordingClient(dynamo.endpoint)) {
-  return { client, tableName: TABLE, tableKey: key };
+function options(client = recordingClient(dynamo.endpoint), onFailure: 'save' | 'discard' = 'save') {
+  return { client, tableName: TABLE, tableKey: key, onFailure };
 }
 
 async function stored() {
@@ -24,14 +24,14 @@ async function stored() {
 }
 
 describe('Function: withPersistence', () => {
-  function bind(client = recordingClient(dynamo.endpoint)) {
+  function bind(client = recordingClient(dynamo.endpoint), onFailure: 'save' | 'discard' = 'save') {
     return withPersistence(defaults(), async (event: { add: number; fail?: boolean }, _context, state) => {
       state.count += event.add;
       state.lastRun = new Date(1_000);
       state.items.push(`+${event.add}`);
       if (event.fail) throw new Error('handler failed');
       return { count: state.count };
-    }, options(client));
+    }, options(client, onFailure));
   }
 
   it('hydrates on cold start, writes before it settles, and types state from the defaults', async () => {
@@ -47,9 +47,21 @@ describe('Function: withPersistence', () => {
     expect(await stored()).toMatchObject({ count: { N: '6' }, items: { L: [{ S: '+2' }, { S: '+3' }, { S: '+1' }] } });
   });
 
-  it('saves the changes of a handler that throws, and rethrows its error', async () => {
+  it("onFailure: 'save' saves the changes of a handler that throws, and rethrows its error", async () => {
     await expect(bind()({ add: 4, fail: true }, lambdaContext())).rejects.toThrow('handler failed');
     expect(await stored()).toMatchObject({ count: { N: '4' } });
+  });
+
+  it("onFailure: 'discard': a handler that throws leaves the row and the state as they were", async () => {
+    const client = recordingClient(dynamo.endpoint);
+    const handler = bind(client, 'discard');
+    await expect(handler({ add: 1 }, lambdaContext())).resolves.toEqual({ count: 1 });
+    client.requests.length = 0;
+    await expect(handler({ add: 4, fail: true }, lambdaContext())).rejects.toThrow('handler failed');
+    expect(client.requests).toEqual([]);
+    // The failed invocation's += and its in-place push are both gone.
+    await expect(handler({ add: 1 }, lambdaContext())).resolves.toEqual({ count: 2 });
+    expect(await stored()).toMatchObject({ count: { N: '2' }, items: { L: [{ S: '+1' }, { S: '+1' }] } });
   });
 
   it('takes the context type the function declares (Context of @types/aws-lambda)', async () => {

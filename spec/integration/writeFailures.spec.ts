@@ -22,10 +22,10 @@ async function storedTotal(key: string) {
 }
 
 describe('PersistentHandler: failed writes', () => {
-  it('fails the invocation with a PersistenceWriteError naming the field, and stores the change with the next write', async () => {
+  it("onFailure: 'save': fails the invocation with a PersistenceWriteError naming the field, and stores the change with the next write", async () => {
     const key = uniqueKey();
     const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
-    const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
+    const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, onFailure: 'save' });
     await handler({ add: 1 }, lambdaContext());
 
     // The set's write and the final flush's retry both fail.
@@ -43,20 +43,37 @@ describe('PersistentHandler: failed writes', () => {
     expect(await storedTotal(key)).toEqual({ N: '111' });
   });
 
-  it('succeeds when the final flush stores what an earlier background write could not', async () => {
+  it("onFailure: 'discard' (the default): a failed write fails the invocation and undoes its change; the next invocation reads the row again", async () => {
     const key = uniqueKey();
     const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
     const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
+    await handler({ add: 1 }, lambdaContext());
+    const heal = faults.proxy.failNext('UpdateItem', 'InternalServerError', { message: 'boom' });
+    const failure = await handler({ add: 10 }, lambdaContext()).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PersistenceWriteError);
+    expect((failure as Error).message).toMatch(/total.*boom.*its changes are undone \(onFailure: 'discard'\)/s);
+    heal();
+    // The retry of the event applies its change once, from the stored state.
+    client.requests.length = 0;
+    await expect(handler({ add: 10 }, lambdaContext())).resolves.toBe(11);
+    expect(client.requests).toEqual(['GetItem', 'UpdateItem']);
+    expect(await storedTotal(key)).toEqual({ N: '11' });
+  });
+
+  it("onFailure: 'save': succeeds when the final flush stores what an earlier background write could not", async () => {
+    const key = uniqueKey();
+    const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
+    const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, onFailure: 'save' });
     await handler({ add: 1 }, lambdaContext());
     faults.proxy.failNext('UpdateItem', 'InternalServerError', { message: 'once', times: 1 });
     await expect(handler({ add: 2 }, lambdaContext())).resolves.toBe(3);
     expect(await storedTotal(key)).toEqual({ N: '3' });
   });
 
-  it('keeps the handler error and attaches the persistence error when both fail', async () => {
+  it("onFailure: 'save': keeps the handler error and attaches the persistence error when both fail", async () => {
     const key = uniqueKey();
     const client = recordingClient(faults.endpoint, { maxAttempts: 1 });
-    const handler = Tally.bind({ client, tableKey: key, tableName: TABLE });
+    const handler = Tally.bind({ client, tableKey: key, tableName: TABLE, onFailure: 'save' });
     await handler({ add: 1 }, lambdaContext());
     faults.proxy.failNext('UpdateItem', 'InternalServerError', { message: 'down' });
     const failure = await handler({ add: 1, fail: true }, lambdaContext()).catch((error: unknown) => error);

@@ -76,4 +76,6 @@ class Generations extends PersistentHandler<GenerationsEvent, GenerationsView> {
   }
 }
 
-export const handler = Generations.bind();
+// 'save': the write goes out while the handler still waits (started by the assignments), which is
+// what a kill must meet in flight.
+export const handler = Generations.bind({ onFailure: 'save' });

@@ -34,8 +34,10 @@ class Recorder extends PersistentHandler<RecorderEvent, RecorderView> {
     // What this environment found, before its own change.
     const view = this.view();
     if (event.action === 'record' || event.action === 'record-then-throw') {
-      this.last = event.n; // schedules a write; nobody awaits it...
-      await new Promise((resolve) => setImmediate(resolve)); // ...and it is on its way now
+      // With onFailure: 'save' this schedules a write nobody awaits, on its way after the next line;
+      // with the default 'discard', everything goes out in one write when the invocation succeeds.
+      this.last = event.n;
+      await new Promise((resolve) => setImmediate(resolve));
       // In place: only the library's end-of-invocation check sees these; they go out in a second
       // write, queued behind the first, which may still be in flight when the handler returns.
       this.invocations.push(event.n);
@@ -43,7 +45,8 @@ class Recorder extends PersistentHandler<RecorderEvent, RecorderView> {
       this.requests[`invocation-${event.n}`] = context.awsRequestId ?? 'none';
     }
     if (event.action === 'record-then-throw') {
-      // The library saves the changes above before the invocation settles, then rethrows this.
+      // 'save': the library saves the changes above before the invocation settles; 'discard': it
+      // undoes them. Then it rethrows this.
       throw Object.assign(new RangeError(`invocation ${event.n} refused`), { invocation: event.n });
     }
     return view;

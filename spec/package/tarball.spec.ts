@@ -281,15 +281,17 @@ const handler = withPersistence({ runs: 0, token: new Expiring() }, async (event
 `;
 
 describe('packed package: the other styles', () => {
-  it('middy 6 with the ./middy middleware: state on context.state, saved after success and after a throw', async () => {
+  it('middy 6 with the ./middy middleware: state on context.state, saved after success, undone after a throw (or saved, with onFailure: save)', async () => {
     const tableKey = uniqueKey('packed-middy');
     const env = countEnv(tableKey);
     const first = resultOf(await runInConsumer('middy.mjs', env, { source: MIDDY_ESM }));
     expect(first).toEqual({ first: { count: 1, seen: ['a'] }, failed: 'handler failed', isLibraryError: false });
     const stored = (await readItem(recordingClient(dynamo.endpoint), TABLE_NAME, tableKey))?.value?.M;
-    expect(stored).toEqual({ count: { N: '2' }, seen: { L: [{ S: 'a' }, { S: 'b' }] } });
-    const second = resultOf(await runInConsumer('middy.mjs', env));
-    expect(second.first).toEqual({ count: 3, seen: ['a', 'b', 'a'] });
+    expect(stored).toEqual({ count: { N: '1' }, seen: { L: [{ S: 'a' }] } });
+    const second = resultOf(await runInConsumer('middy.mjs', { ...env, PERSISTENCE_ON_FAILURE: 'save' }));
+    expect(second.first).toEqual({ count: 2, seen: ['a', 'a'] });
+    const saved = (await readItem(recordingClient(dynamo.endpoint), TABLE_NAME, tableKey))?.value?.M;
+    expect(saved).toEqual({ count: { N: '3' }, seen: { L: [{ S: 'a' }, { S: 'a' }, { S: 'b' }] } });
   });
 
   it('withPersistence with an Expiring value and PersistentMap on the same row, across two processes', async () => {

@@ -21,7 +21,8 @@ export async function openSession(store: MemoryRowStore, defaults: Record<string
       tracked.attach(state, Object.keys(defaults).map((name) => ({ ...specs[name], name })));
     },
   };
-  const resolved = resolveOptions({ tableName: store.tableName, tableKey: store.tableKey, ...options }, {});
+  // 'save' unless a spec says: the engine's specs pin writes made during an invocation.
+  const resolved = resolveOptions({ tableName: store.tableName, tableKey: store.tableKey, onFailure: 'save', ...options }, {});
   const session = await Session.open(store, new SizeCache(), resolved, context(), view);
   return { session, state };
 }

@@ -106,4 +106,44 @@ describe('Session: invocations', () => {
     expect(store.row?.fields.list).toEqual(encodeValue('list', [1]));
     expect(store.row?.fields.b).toEqual(encodeValue('b', 5));
   });
+
+  it("onFailure: 'discard': a failed invocation's changes are undone, another's kept, and each success is one write", async () => {
+    const store = new MemoryRowStore();
+    const { session, state } = await openSession(store, { a: 0, b: 0, shared: 'stored', list: [] as number[] }, { onFailure: 'discard' });
+    const failing = await session.begin(context());
+    const other = await session.begin(context());
+    failing.run(() => {
+      state.a = 1;
+      state.shared = 'failing';
+      (state.list as number[]).push(1);
+    });
+    other.run(() => {
+      state.b = 2;
+      state.shared = 'other'; // changed since by another invocation: that one's value stands
+    });
+    expect(store.kinds()).toEqual(['get']); // nothing written before an invocation succeeds
+    await session.failWith(new Error('boom'), failing);
+    session.end(failing);
+    expect(state).toMatchObject({ a: 0, b: 2, shared: 'other', list: [] });
+    await session.finish(other);
+    session.end(other);
+    expect(store.kinds()).toEqual(['get', 'put']);
+    expect(store.row?.fields).toEqual({ b: encodeValue('b', 2), shared: encodeValue('shared', 'other') });
+  });
+
+  it("onFailure: 'discard': update() assigns at once and is written with the rest; flush() writes at once", async () => {
+    const store = new MemoryRowStore();
+    const { session } = await openSession(store, { a: 0, b: 0 }, { onFailure: 'discard' });
+    const invocation = await session.begin(context());
+    await invocation.run(() => session.update({ a: 1 }));
+    expect(store.kinds()).toEqual(['get']);
+    await invocation.run(() => session.flush());
+    expect(store.kinds()).toEqual(['get', 'put']);
+    await invocation.run(() => session.update({ b: 2 }));
+    // What flush() stored stays; what came after is undone with the failure.
+    await session.failWith(new Error('boom'), invocation);
+    session.end(invocation);
+    expect(store.row?.fields).toEqual({ a: encodeValue('a', 1) });
+    expect(session.state.get('b')).toBe(0);
+  });
 });

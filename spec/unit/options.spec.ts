@@ -33,6 +33,7 @@ describe('resolveOptions', () => {
       maxStateBytes: 4 * 1024 * 1024,
       largeFieldBytes: 4096,
       onInvalid: 'fail',
+      onFailure: 'discard',
       onCorruptRow: 'fail',
     });
   });
@@ -43,7 +44,7 @@ describe('resolveOptions', () => {
 
   it('lets the environment win over options passed in code', () => {
     const resolved = resolveOptions(
-      { tableName: 'FromCode', tableKey: 'code', keyFieldName: 'k', valueFieldName: 'v', createTable: true, refresh: 'cold-start' },
+      { tableName: 'FromCode', tableKey: 'code', keyFieldName: 'k', valueFieldName: 'v', createTable: true, refresh: 'cold-start', onFailure: 'discard' },
       {
         PERSISTENCE_TABLE_NAME: 'FromEnv',
         PERSISTENCE_TABLE_KEY: 'env',
@@ -53,6 +54,7 @@ describe('resolveOptions', () => {
         PERSISTENCE_BILLING_MODE: 'PAY_PER_REQUEST',
         PERSISTENCE_MAX_ATTEMPTS: '7',
         PERSISTENCE_REFRESH: '1000',
+        PERSISTENCE_ON_FAILURE: 'save',
         AWS_LAMBDA_FUNCTION_NAME: 'ignored',
       },
     );
@@ -65,6 +67,7 @@ describe('resolveOptions', () => {
       billing: { mode: 'PAY_PER_REQUEST' },
       maxAttempts: 7,
       refreshAfterMs: 1000,
+      onFailure: 'save',
     });
   });
 
@@ -85,6 +88,7 @@ describe('resolveOptions', () => {
     [{ refresh: 'sometimes' }, 'refresh', /cold-start.*every-invocation.*maxAgeMs.*whole number of milliseconds, e\.g\. 60000/],
     [{ maxStateBytes: 10 }, 'maxStateBytes', /at least 1024/],
     [{ onCorruptRow: 'ignore' }, 'onCorruptRow', /'fail' or 'start-fresh'/],
+    [{ onFailure: 'retry' }, 'onFailure', /Option "onFailure" \(PERSISTENCE_ON_FAILURE\) must be 'discard' or 'save', got "retry"/],
     [{ tablename: 'x' }, 'tablename', /Unknown option "tablename"/],
   ])('refuses %j with an error naming %s and the fix', (options, option, message) => {
     let thrown: unknown;

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Deadline, type DeadlineSignal } from './Deadline';
 import type { LambdaContext } from './Session';
 import { shared } from './shared';
+import type { SavedField } from './TrackedState';
 
 /**
  * The invocation whose code is running, carried by Node's AsyncLocalStorage: each bound handler
@@ -31,6 +32,8 @@ export class Invocation {
   changed = false;
   /** Whether its changes were found durable at its end (a successful flush). */
   durable = false;
+  /** Each field it changed and not yet stored, with what the field held before: what an undo puts back. */
+  readonly saved = new Map<string, SavedField>();
 
   constructor(
     context: LambdaContext,

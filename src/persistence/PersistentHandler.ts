@@ -27,7 +27,8 @@ function inLambda(): boolean {
  *
  * On the first invocation of an execution environment the row is read once (strongly consistent)
  * and the fields take the stored values; fields with nothing stored keep their initializers. Every
- * change is written before the invocation's promise settles, whether `handler` returns or throws.
+ * change is written before the invocation's promise settles; an invocation whose `handler` throws
+ * leaves nothing (by default: see the `onFailure` option).
  *
  * @typeParam TEvent - the event type
  * @typeParam TResult - what `handler` resolves to
@@ -72,9 +73,12 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
   abstract handler(event: TEvent, context: LambdaContext): Promise<TResult>;
 
   /**
-   * Assigns several persistent fields and writes them in one write request (plus one per field over
-   * `largeFieldBytes`, kept in an item of its own). Resolves when they are durable. Every value is checked before any is assigned: a value that cannot be stored throws
-   * and leaves all fields as they were.
+   * Assigns several persistent fields at once. With `onFailure: 'save'`, writes them in one write
+   * request (plus one per field over `largeFieldBytes`, kept in an item of its own) and resolves
+   * when they are durable; with the default `'discard'`, they are written with the invocation's other
+   * changes, in one request, when it succeeds (call {@link flush} to write at once). Every value is
+   * checked before any is assigned: a value that cannot be stored throws and leaves all fields as
+   * they were.
    *
    * Outside `bind()` (a handler constructed with `new` in a unit test) it only assigns.
    *
@@ -95,8 +99,9 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
   }
 
   /**
-   * Resolves when every change made so far, including in-place mutations of field values, is
-   * durable. The bound handler does this itself before each invocation settles; call it to be
+   * Resolves when every change this invocation made so far, including in-place mutations of field
+   * values, is durable (with `onFailure: 'discard'`, what it stores is then kept even if the
+   * invocation fails later). The bound handler does this itself before each invocation settles; call it to be
    * sure of durability at a point of your choosing.
    *
    * @example

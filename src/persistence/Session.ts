@@ -68,6 +68,10 @@ export class Session {
   private unowned = false;
   /** The invocation an `update()` is assigning for (it may name one other than the current). */
   private assigning: Invocation | undefined;
+  /** Which invocation changed each field last (whose change an undo may take back). */
+  private readonly changedBy = new Map<string, Invocation>();
+  /** An invocation's changes were undone after a write of them failed: the row may hold them, so read it again. */
+  private stale = false;
   /** When the row was last read or written, for the refresh policy. */
   private lastSync = Date.now();
   private readonly queue: WriteQueue;
@@ -83,6 +87,9 @@ export class Session {
       conflictRetries: options.conflictRetries,
       // A write no invocation asked for (changes of no known invocation) has no deadline of its own.
       signal: () => undefined,
+      ...(options.onFailure === 'discard' && {
+        pendingNote: "The invocation fails, and its changes are undone (onFailure: 'discard'): a retry of the event applies them again.",
+      }),
       stats,
     });
   }
@@ -129,10 +136,19 @@ export class Session {
     } finally {
       invocation.end();
     }
+    state.onBeforeChange = (name) => {
+      const owner = session.assigning ?? session.current();
+      if (owner === undefined) return;
+      // What the field held before this invocation first changed it: what an undo puts back.
+      if (!owner.saved.has(name)) owner.saved.set(name, state.saved(name));
+      session.changedBy.set(name, owner);
+    };
     state.onChange = () => {
       const owner = session.assigning ?? session.current();
       if (owner === undefined) session.unowned = true;
       else owner.changed = true;
+      // Discard: an invocation's changes are written when it succeeds, not before.
+      if (owner !== undefined && options.onFailure === 'discard') return;
       // Started by a plain assignment, which cannot await: the invocation's final flush (or the
       // map operation that made the change) awaits it and retries whatever it failed to store,
       // so its rejection is handled there. Bounded by the deadline of the invocation that made it.
@@ -143,7 +159,8 @@ export class Session {
 
   /**
    * Runs one invocation: arms the deadline, refreshes if the policy asks, runs `body`, and makes
-   * every change durable before settling, whether `body` returns or throws.
+   * its changes durable before settling when `body` returns (undone or saved, as `onFailure` says,
+   * when it throws).
    */
   async run<T>(context: LambdaContext, body: () => Promise<T>): Promise<T> {
     const invocation = await this.begin(context);
@@ -154,7 +171,7 @@ export class Session {
       } catch (handlerError) {
         throw await this.failWith(handlerError, invocation);
       }
-      await this.flush(invocation);
+      await this.finish(invocation);
       return result;
     } finally {
       this.end(invocation);
@@ -166,7 +183,7 @@ export class Session {
     const invocation = new Invocation(context, this.options.deadlineMarginMs, this);
     this.invocations.add(invocation);
     try {
-      await this.refreshIfOlderThan(this.options.refreshAfterMs, invocation);
+      await this.refreshIfOlderThan(this.stale ? 0 : this.options.refreshAfterMs, invocation);
     } catch (error) {
       this.end(invocation);
       throw error;
@@ -186,19 +203,60 @@ export class Session {
   end(invocation: Invocation): void {
     invocation.end();
     this.invocations.delete(invocation);
+    for (const name of invocation.saved.keys()) if (this.changedBy.get(name) === invocation) this.changedBy.delete(name);
     if (invocation.changed && !invocation.durable && this.state.hasChanges()) this.unowned = true;
   }
 
   /**
-   * Flushes after the handler threw, and returns the error to throw: the handler's, with the
-   * persistence error attached when saving failed too.
+   * Ends an invocation whose handler returned: its changes are durable when this resolves. With
+   * `onFailure: 'discard'`, a failed write undoes them too (the invocation fails as a whole).
    */
-  async failWith(handlerError: unknown, invocation?: Invocation): Promise<unknown> {
+  async finish(invocation: Invocation): Promise<void> {
+    try {
+      await this.flush(invocation);
+    } catch (error) {
+      if (this.options.onFailure === 'discard') this.discard(invocation, true);
+      throw error;
+    }
+  }
+
+  /**
+   * Ends an invocation whose handler threw, and returns the error to throw. With `onFailure:
+   * 'discard'`, its changes are undone and nothing is written; with `'save'`, they are written, and
+   * a failed save is attached to the handler's error as `persistenceError`.
+   */
+  async failWith(handlerError: unknown, invocation = this.current()): Promise<unknown> {
+    if (this.options.onFailure === 'discard' && invocation !== undefined) {
+      this.discard(invocation, false);
+      return handlerError;
+    }
     const persistenceError = await this.flush(invocation).then(
       () => undefined,
       (error: unknown) => error,
     );
     return persistenceError === undefined ? handlerError : combine(handlerError, persistenceError);
+  }
+
+  /**
+   * Undoes an invocation's changes in memory: in-place changes not yet found, and each field it
+   * changed goes back to what it held before (unless another invocation changed it since: then
+   * that one's value stands). `written`: a write of them was attempted and may have landed, so the
+   * next invocation reads the row again.
+   */
+  private discard(invocation: Invocation, written: boolean): void {
+    this.state.revertMutations();
+    for (const [name, saved] of invocation.saved) {
+      if (this.changedBy.get(name) !== invocation) continue;
+      this.state.restore(name, saved);
+      this.changedBy.delete(name);
+    }
+    invocation.saved.clear();
+    invocation.changed = false;
+    if (written) {
+      // The write may have landed: the next invocation reads the row and takes it as it is.
+      this.stale = true;
+      this.queue.forgetUncertain();
+    }
   }
 
   /**
@@ -217,6 +275,7 @@ export class Session {
 
   /** Assigns several fields and writes them in one request; resolves when durable. */
   async update(changes: Readonly<Record<string, unknown>>, invocation = this.current()): Promise<void> {
+    const deferred = invocation !== undefined && this.options.onFailure === 'discard';
     if (this.view.open !== true) {
       for (const name of Object.keys(changes)) {
         if (!this.state.has(name)) {
@@ -234,6 +293,8 @@ export class Session {
     } finally {
       this.assigning = undefined;
     }
+    // Discard: written with the rest when the invocation succeeds.
+    if (deferred) return;
     await this.queue.request(invocation);
     this.throwProblem();
   }
@@ -259,7 +320,12 @@ export class Session {
     // and goes out with this request, whose outcome is the one that counts.
     await this.queue.settled();
     await this.queue.request(invocation);
-    if (invocation !== undefined) invocation.durable = true;
+    if (invocation !== undefined) {
+      invocation.durable = true;
+      // Stored: no longer the invocation's to undo.
+      for (const name of invocation.saved.keys()) if (this.changedBy.get(name) === invocation) this.changedBy.delete(name);
+      invocation.saved.clear();
+    }
     this.lastSync = Date.now();
     this.throwProblem();
     if (refused.length > 0) throw refused[0];
@@ -308,6 +374,7 @@ export class Session {
       if ((row?.revision ?? 0) >= this.state.storedRevision) this.state.adopt(row);
     }
     this.lastSync = Date.now();
+    this.stale = false;
   }
 }
 

@@ -146,6 +146,12 @@ interface ReadField {
 
 const NO_COPY = Symbol('no copy');
 
+/** A field's state as {@link TrackedState.saved} took it. */
+export interface SavedField {
+  readonly current: Encoded;
+  readonly held: Field['held'];
+}
+
 /**
  * The persistent fields of one handler instance: their values (behind accessors on the instance),
  * their encodings, and what the row holds, so that changed ("dirty") fields can be told apart and
@@ -162,6 +168,8 @@ export class TrackedState {
   private layout: StoredRow['layout'];
   /** Called whenever a field becomes dirty through assignment. */
   onChange: () => void = () => undefined;
+  /** Called before an assignment changes field `name` (its invocation keeps what it was: {@link saved}). */
+  onBeforeChange: (name: string) => void = () => undefined;
 
   private readonly location: Required<ErrorLocation>;
 
@@ -256,6 +264,7 @@ export class TrackedState {
     this.checkSize(staged.map(([field, , encoded]) => [field, encoded]));
     let changed = false;
     for (const [field, value, encoded] of staged) {
+      if (!sameEncoding(encoded, field.current)) this.onBeforeChange(field.name);
       field.held = undefined;
       field.value = value;
       if (!sameEncoding(encoded, field.current)) changed = true;
@@ -301,6 +310,37 @@ export class TrackedState {
       }
     }
     return { refused, changed };
+  }
+
+  /** What field `name` holds now, to put back with {@link restore} (an invocation's changes undone). */
+  saved(name: string): SavedField {
+    const field = this.fields.get(name)!;
+    return { current: field.current, held: field.held };
+  }
+
+  /**
+   * Puts field `name` back to what {@link saved} took, as a fresh value decoded from that encoding
+   * (the object the field held then may have changed in place since).
+   */
+  restore(name: string, saved: SavedField): void {
+    const field = this.fields.get(name)!;
+    field.current = saved.current;
+    field.held = saved.held;
+    field.value = saved.current.attribute === undefined ? undefined : this.decode(field, saved.current.attribute);
+    field.copy = NO_COPY;
+  }
+
+  /**
+   * Undoes in-place changes not yet found (`arr.push` since the field was last encoded): each such
+   * field takes a fresh value decoded from its last encoding.
+   */
+  revertMutations(): void {
+    for (const field of this.fields.values()) {
+      const { value } = field;
+      if (value === null || typeof value !== 'object' || this.matchesCopy(field)) continue;
+      field.value = field.current.attribute === undefined ? undefined : this.decode(field, field.current.attribute);
+      field.copy = NO_COPY;
+    }
   }
 
   /**

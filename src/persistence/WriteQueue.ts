@@ -21,6 +21,8 @@ export interface WriteQueueSettings {
   readonly signal: () => DeadlineSignal | undefined;
   /** Where conflicts and retries are counted. */
   readonly stats?: Stats;
+  /** What becomes of a change a write could not store, said in its error (onFailure decides). */
+  readonly pendingNote?: string;
 }
 
 // Backoff after a conflict: a random wait in [0, BASE * 2^attempt), capped ("full jitter").
@@ -97,6 +99,14 @@ export class WriteQueue {
     this.queued = next;
     this.tail = next;
     return next;
+  }
+
+  /**
+   * Drops what is known of a write that failed without an answer: the row is read again as a whole
+   * before the next write (an invocation's changes were undone, onFailure: 'discard'), and tells.
+   */
+  forgetUncertain(): void {
+    this.uncertain = undefined;
   }
 
   /** Resolves when the writes requested so far have settled, whatever their outcome. */
@@ -207,7 +217,7 @@ export class WriteQueue {
     const reason = (error as Error)?.message ?? String(error);
     return new PersistenceWriteError(
       `Could not save field(s) ${fields.join(', ')} to row ${rowName(this.location())}: ${reason}. ` +
-        'The change stays pending and goes out with the next write.',
+        (this.settings.pendingNote ?? 'The change stays pending and goes out with the next write.'),
       { ...this.location(), cause: error, fields },
     );
   }

@@ -191,6 +191,19 @@ export interface PersistenceOptions {
    */
   onInvalid?: OnInvalid;
   /**
+   * What an invocation that fails (its handler throws, or its changes cannot be stored) leaves.
+   * `'discard'`: nothing. Its changes are written once, in one request, when it succeeds; when it
+   * fails they are undone in memory too (its fields show what they held before it, other
+   * invocations' changes kept), so Lambda's retry of the event starts from the same state and applies
+   * it once. `update()` assigns at once and is written with the rest; `flush()` writes at once (what
+   * it stored stays). `'save'`: what it changed before it failed is written, as 0.1 did (a retried
+   * event then counts again: a `sum` counter moves once per attempt). Applies to the bound handler
+   * styles (`PersistentHandler`, `withPersistence`, `persistentState`, middy); a `PersistentMap`
+   * writes each call at once. Environment: `PERSISTENCE_ON_FAILURE`.
+   * @default 'discard'
+   */
+  onFailure?: 'discard' | 'save';
+  /**
    * When a warm environment re-reads the row, to see other environments' changes. Fields changed
    * by this environment and not yet written keep their values. Environment: `PERSISTENCE_REFRESH`
    * (`cold-start`, `every-invocation`, or a maximum age in milliseconds).
@@ -227,6 +240,7 @@ export interface ResolvedOptions {
   readonly largeFieldBytes: number;
   readonly onCorruptRow: 'fail' | 'start-fresh';
   readonly onInvalid: OnInvalid;
+  readonly onFailure: 'discard' | 'save';
 }
 
 /** Literal defaults, applied once in {@link resolveOptions}. */
@@ -245,6 +259,9 @@ export const DEFAULTS = {
   tableCreationTimeoutMs: 60_000,
   maxStateBytes: 4 * 1024 * 1024,
   largeFieldBytes: 4096,
+  onCorruptRow: 'fail',
+  onInvalid: 'fail',
+  onFailure: 'discard',
 } as const;
 
 /** Bookkeeping attributes stored beside the value; user attribute names must not collide. */
@@ -269,6 +286,7 @@ export const ENVIRONMENT = {
   largeFieldBytes: 'PERSISTENCE_LARGE_FIELD_BYTES',
   onCorruptRow: 'PERSISTENCE_ON_CORRUPT_ROW',
   onInvalid: 'PERSISTENCE_ON_INVALID',
+  onFailure: 'PERSISTENCE_ON_FAILURE',
 } as const;
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -290,6 +308,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'largeFieldBytes',
   'onCorruptRow',
   'onInvalid',
+  'onFailure',
 ]);
 
 // DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
@@ -386,21 +405,9 @@ export function resolveOptions(
   const maxStateBytes = count(env, 'maxStateBytes', options.maxStateBytes, 1024) ?? DEFAULTS.maxStateBytes;
   // Below ~1 KB a field item would cost as much to write as the row it leaves (1 WCU either way).
   const largeFieldBytes = count(env, 'largeFieldBytes', options.largeFieldBytes, 1024) ?? DEFAULTS.largeFieldBytes;
-  const onCorruptRow = nonEmpty(env[ENVIRONMENT.onCorruptRow]) ?? options.onCorruptRow ?? 'fail';
-  if (onCorruptRow !== 'fail' && onCorruptRow !== 'start-fresh') {
-    throw new ConfigurationError(
-      'onCorruptRow',
-      `Option "onCorruptRow" (${ENVIRONMENT.onCorruptRow}) must be 'fail' or 'start-fresh', got ${describeGiven(onCorruptRow)}.`,
-    );
-  }
-
-  const onInvalid = nonEmpty(env[ENVIRONMENT.onInvalid]) ?? options.onInvalid ?? 'fail';
-  if (onInvalid !== 'fail' && onInvalid !== 'use-initializer') {
-    throw new ConfigurationError(
-      'onInvalid',
-      `Option "onInvalid" (${ENVIRONMENT.onInvalid}) must be 'fail' or 'use-initializer', got ${describeGiven(onInvalid)}.`,
-    );
-  }
+  const onCorruptRow = oneOf(env, 'onCorruptRow', options.onCorruptRow, ['fail', 'start-fresh']);
+  const onInvalid = oneOf(env, 'onInvalid', options.onInvalid, ['fail', 'use-initializer']);
+  const onFailure = oneOf(env, 'onFailure', options.onFailure, ['discard', 'save']);
 
   return {
     tableName,
@@ -421,7 +428,25 @@ export function resolveOptions(
     largeFieldBytes,
     onCorruptRow,
     onInvalid,
+    onFailure,
   };
+}
+
+/** An option that takes one of `choices`: its environment variable, else the option, else the default. */
+function oneOf<N extends 'onCorruptRow' | 'onInvalid' | 'onFailure', C extends string>(
+  env: NodeJS.ProcessEnv,
+  name: N,
+  given: C | undefined,
+  choices: readonly C[],
+): C {
+  const value: unknown = nonEmpty(env[ENVIRONMENT[name]]) ?? given ?? DEFAULTS[name];
+  if (!choices.includes(value as C)) {
+    throw new ConfigurationError(
+      name,
+      `Option "${name}" (${ENVIRONMENT[name]}) must be ${choices.map((choice) => `'${choice}'`).join(' or ')}, got ${describeGiven(value)}.`,
+    );
+  }
+  return value as C;
 }
 
 function resolveRefresh(env: NodeJS.ProcessEnv, refresh: RefreshPolicy | undefined): number {

@@ -46,13 +46,16 @@ export interface PersistentStateLifecycle<S extends object> {
    */
   end(context?: LambdaContext): Promise<void>;
   /**
-   * Ends an invocation whose handler threw: saves what changed and returns the error to rethrow —
-   * `error` itself, with a `persistenceError` property attached when saving failed too.
+   * Ends an invocation whose handler threw, and returns the error to rethrow. By default
+   * (`onFailure: 'discard'`) its changes are undone and `error` is returned; with `'save'`, what it
+   * changed is saved and `error` is returned
+   * with a `persistenceError` property attached when saving failed too.
    */
   fail(error: unknown, context?: LambdaContext): Promise<unknown>;
   /**
-   * Writes several fields in one write request (plus one per field over `largeFieldBytes`, kept in an
-   * item of its own); resolves when durable. Only between `begin` and `end`.
+   * Assigns several fields; with `onFailure: 'save'` writes them in one write request (plus one per
+   * field over `largeFieldBytes`, kept in an item of its own) and resolves when durable, with the
+   * default `'discard'` they are written with the rest at `end`. Only between `begin` and `end`.
    */
   update(changes: Partial<S>, context?: LambdaContext): Promise<void>;
   /** What this execution environment's persistence has done: requests, capacity, conflicts, retries. */
@@ -123,7 +126,7 @@ export function persistentState<S extends object>(defaults: S, options?: StateOp
   const end = async (context?: LambdaContext): Promise<void> => {
     const { session, invocation } = take('end', context, true)!;
     try {
-      await session.flush(invocation);
+      await session.finish(invocation);
     } finally {
       session.end(invocation);
     }
@@ -175,7 +178,7 @@ function concurrentInvocations(): boolean {
  * Turns an async function into a Lambda handler whose third argument is persistent state: each
  * key of `defaults` is a field, its value the default while nothing is stored, and `state` is
  * typed from it. Assignments and in-place changes to `state` are saved before the invocation
- * settles, whether the function returns or throws, exactly as with `@Persistent()` fields.
+ * settles; a function that throws leaves nothing (see the `onFailure` option), exactly as with `@Persistent()` fields.
  *
  * `state` is the same object in every invocation of an execution environment; it is sealed, so
  * assigning a key that is not in `defaults` throws instead of being silently lost. Declare the
