@@ -9,6 +9,7 @@ import {
   StateTooLargeError,
 } from '../../src';
 import { lambdaContext, readItem, recordingClient, useDynalite, uniqueKey } from '../support/dynalite';
+import { digestOf } from '../../src/persistence/eventMarks';
 
 const dynamo = useDynalite();
 
@@ -124,7 +125,8 @@ describe('values through DynamoDB', () => {
       }
     }
     const client = recordingClient(dynamo.endpoint);
-    await Readable.bind({ client, tableKey, tableName: TABLE })(undefined, lambdaContext());
+    const context = lambdaContext();
+    await Readable.bind({ client, tableKey, tableName: TABLE })(undefined, context);
     const item = await readItem(client, TABLE, tableKey);
     expect(item).toEqual({
       key: { S: tableKey },
@@ -133,6 +135,8 @@ describe('values through DynamoDB', () => {
       format: { N: '1' },
       updatedAt: { S: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
       writeId: { S: expect.any(String) },
+      // The invocation's event (its request id's digest), for exactly once across retries.
+      events: { M: { [digestOf(context.awsRequestId)]: { N: expect.stringMatching(/^\d{13}\.\d{3}$/) } } },
     });
   });
 });

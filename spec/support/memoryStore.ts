@@ -14,6 +14,7 @@ import { TableNotFoundError } from '../../src/errors';
 import type { DeadlineSignal } from '../../src/persistence/Deadline';
 import type { FieldChanges } from '../../src/persistence/fields/FieldChange';
 import type { RowStore, StoredRow, WriteOutcome } from '../../src/persistence/RowStore';
+import type { EventChanges } from '../../src/persistence/storage/itemFormat';
 
 export type Request =
   | { kind: 'get' }
@@ -57,6 +58,7 @@ export class MemoryRowStore implements RowStore {
     writeId: string,
     signal?: DeadlineSignal,
     versions?: Readonly<Record<string, number>>,
+    events?: Readonly<Record<string, string>>,
   ): Promise<WriteOutcome> {
     const request: Request = { kind: 'put', fields: { ...fields }, expectedRevision, ...(signal && { signal }) };
     this.requests.push(request);
@@ -64,7 +66,14 @@ export class MemoryRowStore implements RowStore {
     if (signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     if (!this.tableExists) return { status: 'table-missing' };
     if ((this.row?.revision ?? 0) !== expectedRevision) return { status: 'conflict', current: this.row };
-    this.row = { fields: { ...fields }, revision: expectedRevision + 1, writeId, layout: 'map', ...(versions !== undefined && Object.keys(versions).length > 0 && { versions }) };
+    this.row = {
+      fields: { ...fields },
+      revision: expectedRevision + 1,
+      writeId,
+      layout: 'map',
+      ...(versions !== undefined && Object.keys(versions).length > 0 && { versions }),
+      ...(events !== undefined && Object.keys(events).length > 0 && { events }),
+    };
     await this.afterWrite(request);
     return { status: 'written', revision: this.row.revision, layout: 'map' };
   }
@@ -75,6 +84,7 @@ export class MemoryRowStore implements RowStore {
     expectedRevision: number,
     writeId: string,
     signal?: DeadlineSignal,
+    events?: EventChanges,
   ): Promise<WriteOutcome> {
     const request: Request = { kind: 'update', changes, fields: { ...fields }, ...(signal && { signal }) };
     this.requests.push(request);
@@ -84,6 +94,10 @@ export class MemoryRowStore implements RowStore {
     if (this.row.writeId === writeId) return { status: 'written', revision: this.row.revision, layout: 'map' };
     const stored = { ...this.row.fields };
     const versions: Record<string, number> = { ...this.row.versions };
+    const remembered: Record<string, string> = { ...this.row.events };
+    for (const [digest, mark] of events?.recorded ?? []) {
+      if (remembered[digest] !== undefined && remembered[digest] !== mark) return { status: 'conflict', current: this.row };
+    }
     for (const [name, change] of changes) {
       const condition = change.kind === 'set' || change.kind === 'remove' ? change.condition : undefined;
       const holds =
@@ -113,7 +127,16 @@ export class MemoryRowStore implements RowStore {
         stored[name] = copy(stored[name]!, change.path);
       }
     }
-    this.row = { fields: stored, revision: this.row.revision + 1, writeId, layout: 'map', ...(Object.keys(versions).length > 0 && { versions }) };
+    for (const [digest, mark] of events?.recorded ?? []) remembered[digest] = mark;
+    for (const digest of events?.forgotten ?? []) delete remembered[digest];
+    this.row = {
+      fields: stored,
+      revision: this.row.revision + 1,
+      writeId,
+      layout: 'map',
+      ...(Object.keys(versions).length > 0 && { versions }),
+      ...(Object.keys(remembered).length > 0 && { events: remembered }),
+    };
     await this.afterWrite(request);
     return { status: 'written', revision: this.row.revision, layout: 'map', row: this.row };
   }

@@ -34,6 +34,8 @@ describe('resolveOptions', () => {
       largeFieldBytes: 4096,
       onInvalid: 'fail',
       onFailure: 'discard',
+      eventKey: expect.any(Function),
+      eventKeyLimit: 32,
       onCorruptRow: 'fail',
     });
   });
@@ -161,6 +163,6 @@ describe('bind() options', () => {
     await Visits.bind({ client, tableKey: key, tableName: 'CustomNames', keyFieldName: 'pk', valueFieldName: 'state' })(undefined, lambdaContext());
     const item = await readItem(client, 'CustomNames', key, 'pk');
     expect(item?.state).toEqual({ M: { visits: { N: '1' } } });
-    expect(Object.keys(item ?? {}).sort()).toEqual(['format', 'pk', 'revision', 'state', 'updatedAt', 'writeId']);
+    expect(Object.keys(item ?? {}).sort()).toEqual(['events', 'format', 'pk', 'revision', 'state', 'updatedAt', 'writeId']);
   });
 });

@@ -43,6 +43,8 @@ export type ContextWithState<C, S extends object> = C & {
 export interface PersistenceRequest {
   /** The Lambda context; `before` adds `state` to it. */
   context: LambdaContext;
+  /** The event (its key, by the `eventKey` option, makes a retry of it apply nothing again). */
+  event?: unknown;
   /** What the handler (or a middleware) threw, in `onError`. */
   error?: unknown;
 }
@@ -90,7 +92,7 @@ export function persistence<S extends object>(defaults: S, options?: StateOption
   return {
     stats: lifecycle.stats,
     async before(request) {
-      (request.context as { state?: S }).state = await lifecycle.begin(request.context);
+      (request.context as { state?: S }).state = await lifecycle.begin(request.context, request.event);
     },
     async after(request) {
       await lifecycle.end(request.context);

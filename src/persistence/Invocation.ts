@@ -3,6 +3,7 @@ import { Deadline, type DeadlineSignal } from './Deadline';
 import type { LambdaContext } from './Session';
 import { shared } from './shared';
 import type { SavedField } from './TrackedState';
+import { newMark } from './eventMarks';
 
 /**
  * The invocation whose code is running, carried by Node's AsyncLocalStorage: each bound handler
@@ -34,6 +35,12 @@ export class Invocation {
   durable = false;
   /** Each field it changed and not yet stored, with what the field held before: what an undo puts back. */
   readonly saved = new Map<string, SavedField>();
+  /** The digest of its event's key (eventMarks.ts), when it has one: what its write records. */
+  eventDigest: string | undefined;
+  /** Its mark, beside its event's digest in the row: tells its own write from another attempt's. */
+  readonly mark = newMark();
+  /** A retry of an event the row already holds: its changes are dropped, nothing is written. */
+  retried = false;
 
   constructor(
     context: LambdaContext,

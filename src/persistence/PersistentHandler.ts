@@ -153,7 +153,7 @@ export abstract class PersistentHandler<TEvent = unknown, TResult = unknown> {
       const session = await start(context ?? {});
       const handler = instance!;
       handler[SESSION] = session;
-      return session.run(context ?? {}, () => handler.handler(event, context ?? {})) as Promise<TResult>;
+      return session.run(context ?? {}, () => handler.handler(event, context ?? {}), event) as Promise<TResult>;
     };
     return Object.assign(persistentHandler, { stats: start.stats });
   }

@@ -6,7 +6,7 @@ import type { FieldChange, FieldChanges } from './fields/FieldChange';
 import type { DynamoDBSender, ResolvedOptions } from './options';
 import { DynamoDBItems, TABLE_MISSING, TOO_LARGE, type ConditionFailed, type TableMissing } from './storage/DynamoDBItems';
 import { FieldItems } from './storage/fieldItems';
-import { ItemFormat, type FieldRef, type StateLayout } from './storage/itemFormat';
+import { ItemFormat, type EventChanges, type FieldRef, type StateLayout } from './storage/itemFormat';
 import { LargeStateStorage } from './storage/largeState';
 import type { SizeCache } from './storage/sizes';
 import { Stats } from './Stats';
@@ -29,6 +29,8 @@ export interface StoredRow {
   readonly layout?: StateLayout['kind'];
   /** The fields' own versions (fields whose merge function conditions on them); absent: none. */
   readonly versions?: Readonly<Record<string, number>>;
+  /** The events whose changes the row holds, digest to mark; absent: none. */
+  readonly events?: Readonly<Record<string, string>>;
 }
 
 /** What a conditional write came to. */
@@ -55,7 +57,7 @@ export interface RowStore {
   get(signal?: DeadlineSignal): Promise<StoredRow | null | 'table-missing'>;
   /**
    * Writes the whole state if the stored revision still is `expectedRevision` (0: no revision yet),
-   * with the fields' own `versions`.
+   * with the fields' own `versions` and the `events` it remembers.
    */
   put(
     fields: Readonly<Record<string, AttributeValue>>,
@@ -63,6 +65,7 @@ export interface RowStore {
     writeId: string,
     signal?: DeadlineSignal,
     versions?: Readonly<Record<string, number>>,
+    events?: Readonly<Record<string, string>>,
   ): Promise<WriteOutcome>;
   /**
    * Writes only `changes` (set / remove / add / keys) into a row that is in the readable map
@@ -78,6 +81,7 @@ export interface RowStore {
     expectedRevision: number,
     writeId: string,
     signal?: DeadlineSignal,
+    events?: EventChanges,
   ): Promise<WriteOutcome>;
   /**
    * Creates the missing table (tolerating a concurrent creation) and waits until it is ACTIVE; a
@@ -114,6 +118,8 @@ export class DynamoDBRowStore implements RowStore {
   private rowHasItems = false;
   /** Whether the row as last seen has the fields' own versions (`versions`), so that one can be set on its own. */
   private rowHasVersions = false;
+  /** Whether the row as last seen remembers events (`events`), so that one can be added on its own. */
+  private rowHasEvents = false;
   /**
    * The map of the row as last read, until the first write has checked it for a large field (a row
    * of 0.1.0 holds them there): the next write then moves them out, whole. Checked by that write,
@@ -173,6 +179,7 @@ export class DynamoDBRowStore implements RowStore {
     writeId: string,
     signal?: DeadlineSignal,
     versions?: Readonly<Record<string, number>>,
+    events?: Readonly<Record<string, string>>,
   ): Promise<WriteOutcome> {
     const revision = expectedRevision + 1;
     // Large fields into their slot items first: the row points to them only once they are stored.
@@ -194,7 +201,7 @@ export class DynamoDBRowStore implements RowStore {
     if (result === undefined) {
       result = await this.items.put(
         {
-          Item: this.format.item(state, revision, writeId, refs, versions),
+          Item: this.format.item(state, revision, writeId, refs, versions, events),
           ...condition,
           // DynamoDB returns the current item with the failure, which saves a GetItem on a conflict.
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -222,6 +229,7 @@ export class DynamoDBRowStore implements RowStore {
       this.rowHasWriteId = true;
       this.rowHasItems = refs.size > 0;
       this.rowHasVersions = versions !== undefined && Object.keys(versions).length > 0;
+      this.rowHasEvents = events !== undefined && Object.keys(events).length > 0;
       this.uncheckedMap = undefined;
       this.fieldItems.seen(refs);
       await this.large.replaced(state);
@@ -244,6 +252,7 @@ export class DynamoDBRowStore implements RowStore {
     expectedRevision: number,
     writeId: string,
     signal?: DeadlineSignal,
+    events?: EventChanges,
   ): Promise<WriteOutcome> {
     // A row of 0.1.0 with a large field in its map: one whole-row write moves it into its own item.
     if (this.largeInMap()) return { status: 'rewrite' };
@@ -279,7 +288,7 @@ export class DynamoDBRowStore implements RowStore {
     if (!(placed instanceof Map)) return { status: 'conflict' };
     const refer = new Map<string, { ref: FieldRef; expected: string | undefined }>();
     for (const [name, ref] of placed) refer.set(name, { ref, expected: current.get(name)?.writeId });
-    const parts = this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId, { refer, unrefer }, this.rowHasVersions);
+    const parts = this.format.update(changes, expectedRevision, writeId, this.rowHasWriteId, { refer, unrefer }, this.rowHasVersions, events, this.rowHasEvents);
     const result = await this.items.update({ Key: this.format.key, ...parts, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }, signal);
     if (result === TABLE_MISSING) return { status: 'table-missing' };
     if (result === TOO_LARGE) return { status: 'rewrite' };
@@ -349,6 +358,7 @@ export class DynamoDBRowStore implements RowStore {
       this.fieldItems.seen(parsed.refs);
       this.rowHasItems = parsed.refs !== undefined;
       this.rowHasVersions = parsed.versions !== undefined;
+      this.rowHasEvents = parsed.events !== undefined;
       if (read) this.uncheckedMap = parsed.state.kind === 'map' ? parsed.state.fields : undefined;
       return {
         fields,
@@ -356,6 +366,7 @@ export class DynamoDBRowStore implements RowStore {
         layout: parsed.state.kind,
         ...(parsed.writeId !== undefined && { writeId: parsed.writeId }),
         ...(parsed.versions !== undefined && { versions: parsed.versions }),
+        ...(parsed.events !== undefined && { events: parsed.events }),
       };
     } catch (error) {
       if (!(error instanceof CorruptRowError) || this.options.onCorruptRow === 'fail') throw error;
@@ -363,6 +374,7 @@ export class DynamoDBRowStore implements RowStore {
       this.rowHasWriteId = false;
       this.rowHasItems = false;
       this.rowHasVersions = false;
+      this.rowHasEvents = false;
       this.uncheckedMap = undefined;
       this.large.seen(undefined);
       this.fieldItems.seen(undefined);

@@ -1,9 +1,10 @@
 import { ConfigurationError, DecoratorUsageError, PersistenceError, PersistenceReadError, PersistenceWriteError, rowName } from '../errors';
 import type { FieldSpec } from '../decorators/fieldSpecs';
 import { nonEmpty, resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
+import { digestOf } from './eventMarks';
 import { Invocation } from './Invocation';
 import { Stats, type PersistenceStats } from './Stats';
-import { createDefaultClient, DynamoDBRowStore, type RowStore } from './RowStore';
+import { createDefaultClient, DynamoDBRowStore, type RowStore, type StoredRow } from './RowStore';
 import { SizeCache } from './storage/sizes';
 import { TrackedState } from './TrackedState';
 import { WriteQueue } from './WriteQueue';
@@ -81,7 +82,7 @@ export class Session {
     private readonly store: RowStore,
     private readonly options: ResolvedOptions,
     private readonly view: View,
-    stats: Stats,
+    private readonly stats: Stats,
   ) {
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
@@ -91,6 +92,8 @@ export class Session {
         pendingNote: "The invocation fails, and its changes are undone (onFailure: 'discard'): a retry of the event applies them again.",
       }),
       stats,
+      recorded: () => this.recordedEvents(),
+      beforeAdopt: (row) => this.dropRetried(row),
     });
   }
 
@@ -125,6 +128,7 @@ export class Session {
       sizes,
       onCorruptField: options.onCorruptRow,
       onInvalid: options.onInvalid,
+      eventLimit: options.eventKeyLimit,
       open: view.open === true,
       ...(view.specOf !== undefined && { specOf: view.specOf }),
     });
@@ -147,8 +151,9 @@ export class Session {
       const owner = session.assigning ?? session.current();
       if (owner === undefined) session.unowned = true;
       else owner.changed = true;
-      // Discard: an invocation's changes are written when it succeeds, not before.
-      if (owner !== undefined && options.onFailure === 'discard') return;
+      // Discard: an invocation's changes are written when it succeeds, not before; a retried
+      // event's are never written.
+      if (owner !== undefined && (options.onFailure === 'discard' || owner.retried)) return;
       // Started by a plain assignment, which cannot await: the invocation's final flush (or the
       // map operation that made the change) awaits it and retries whatever it failed to store,
       // so its rejection is handled there. Bounded by the deadline of the invocation that made it.
@@ -162,8 +167,8 @@ export class Session {
    * its changes durable before settling when `body` returns (undone or saved, as `onFailure` says,
    * when it throws).
    */
-  async run<T>(context: LambdaContext, body: () => Promise<T>): Promise<T> {
-    const invocation = await this.begin(context);
+  async run<T>(context: LambdaContext, body: () => Promise<T>, event?: unknown): Promise<T> {
+    const invocation = await this.begin(context, event);
     try {
       let result: T;
       try {
@@ -179,7 +184,7 @@ export class Session {
   }
 
   /** Starts an invocation (for middlewares, whose before and after steps are separate calls). */
-  async begin(context: LambdaContext): Promise<Invocation> {
+  async begin(context: LambdaContext, event?: unknown): Promise<Invocation> {
     const invocation = new Invocation(context, this.options.deadlineMarginMs, this);
     this.invocations.add(invocation);
     try {
@@ -188,7 +193,45 @@ export class Session {
       this.end(invocation);
       throw error;
     }
+    const key = this.options.eventKeyLimit > 0 ? this.options.eventKey(event, context) : undefined;
+    if (typeof key === 'string' && key !== '') {
+      invocation.eventDigest = digestOf(key);
+      // The row as last seen holds this event already (a retry in this environment, or one whose
+      // first attempt this environment read): nothing of this attempt is applied, without a request.
+      if (this.state.eventMark(invocation.eventDigest) !== undefined) this.retried(invocation);
+    }
     return invocation;
+  }
+
+  /** The events whose changes a write now carries: of the invocations that changed something and have not stored it. */
+  private recordedEvents(): ReadonlyMap<string, string> | undefined {
+    let recorded: Map<string, string> | undefined;
+    for (const invocation of this.invocations) {
+      if (invocation.eventDigest === undefined || !invocation.changed || invocation.retried) continue;
+      (recorded ??= new Map()).set(invocation.eventDigest, invocation.mark);
+    }
+    return recorded;
+  }
+
+  /**
+   * A write met a row that holds the event of a running invocation, marked by another attempt: that
+   * invocation is a retry of an event already applied. Its changes are dropped before the row is
+   * taken in, so the write carries only the others'.
+   */
+  private dropRetried(row: StoredRow | null): void {
+    for (const invocation of this.invocations) {
+      const digest = invocation.eventDigest;
+      if (digest === undefined || invocation.retried) continue;
+      const mark = row?.events?.[digest];
+      if (mark !== undefined && mark !== invocation.mark) this.retried(invocation);
+    }
+  }
+
+  /** Marks `invocation` as a retry of an event the row holds: its changes so far are undone, later ones never written. */
+  private retried(invocation: Invocation): void {
+    invocation.retried = true;
+    this.stats.skippedRetries += 1;
+    this.discard(invocation, false);
   }
 
   /** Reads the row again if the copy in memory is older than `maxAgeMs` (the refresh policy). */
@@ -212,6 +255,8 @@ export class Session {
    * `onFailure: 'discard'`, a failed write undoes them too (the invocation fails as a whole).
    */
   async finish(invocation: Invocation): Promise<void> {
+    // A retried event: whatever this attempt changed is dropped, and it succeeds.
+    if (invocation.retried) return this.discard(invocation, false);
     try {
       await this.flush(invocation);
     } catch (error) {
@@ -226,7 +271,7 @@ export class Session {
    * a failed save is attached to the handler's error as `persistenceError`.
    */
   async failWith(handlerError: unknown, invocation = this.current()): Promise<unknown> {
-    if (this.options.onFailure === 'discard' && invocation !== undefined) {
+    if (invocation !== undefined && (this.options.onFailure === 'discard' || invocation.retried)) {
       this.discard(invocation, false);
       return handlerError;
     }
@@ -306,6 +351,7 @@ export class Session {
    * change so far.
    */
   async flush(invocation = this.current()): Promise<void> {
+    if (invocation?.retried === true) return this.discard(invocation, false);
     const { refused, changed } = this.state.detectMutations();
     if (invocation !== undefined) {
       // In-place changes found now, and changes no invocation could be named for, are its own.

@@ -25,6 +25,11 @@ export interface PersistenceStats {
   readonly conflicts: number;
   /** Writes sent again after a conflict (each conflict is followed by one, or by a `WriteConflictError`). */
   readonly retries: number;
+  /**
+   * Invocations whose event the row already held (a retry of an event applied before, found by its
+   * key, `eventKey`): their changes were dropped.
+   */
+  readonly skippedRetries: number;
 }
 
 
@@ -35,6 +40,7 @@ export class Stats implements PersistenceStats {
   writeUnits = 0;
   conflicts = 0;
   retries = 0;
+  skippedRetries = 0;
 
   /** A request sent, and the capacity its answer reported (if any; a batch reports one entry per table). */
   sent(operation: DynamoDBOperation, consumed?: { CapacityUnits?: number } | readonly { CapacityUnits?: number }[]): void {

@@ -24,7 +24,9 @@ import { behavioursOf } from './fields/behaviours';
 import type { FieldBehaviour, FieldContext } from './fields/FieldBehaviour';
 import { conditionOf, type FieldChange, type FieldChanges } from './fields/FieldChange';
 import type { OnInvalid } from './fields/schema';
+import { nextEvents } from './eventMarks';
 import type { StoredRow } from './RowStore';
+import type { EventChanges } from './storage/itemFormat';
 import { entrySize, type SizeCache } from './storage/sizes';
 import { sameValue } from './sameValue';
 
@@ -38,6 +40,7 @@ interface Encoded {
 const ABSENT: Encoded = { attribute: undefined, print: '', size: 0 };
 const REMOVE: FieldChange = { kind: 'remove' };
 const NO_VERSIONS: Readonly<Record<string, number>> = {};
+const NO_EVENTS: Readonly<Record<string, string>> = {};
 
 /**
  * A stored attribute as an {@link Encoded}: its fingerprint and size are worked out when first
@@ -79,6 +82,10 @@ export interface Snapshot {
   readonly encodings: ReadonlyMap<string, Encoded>;
   /** The fields' own versions after the write (those of fields whose merge conditions on them). */
   readonly versions: Readonly<Record<string, number>>;
+  /** The events the row remembers after the write (digest to mark). */
+  readonly events: Readonly<Record<string, string>>;
+  /** The events this write records and forgets; undefined when it records none. */
+  readonly eventChanges: EventChanges | undefined;
 }
 
 /** How a {@link TrackedState} behaves. */
@@ -95,6 +102,8 @@ export interface TrackedStateSettings {
   readonly onCorruptField: 'fail' | 'start-fresh';
   /** A stored value its field's schema rejects, for fields that do not say: fail, or use the initializer. */
   readonly onInvalid?: OnInvalid;
+  /** How many events the row remembers at most (eventMarks.ts). @default 0 */
+  readonly eventLimit?: number;
   /** Options for a name an open state tracks (a map's key): its schema, migrate, onInvalid. */
   readonly specOf?: (name: string) => Omit<FieldSpec, 'name'>;
   /**
@@ -164,6 +173,8 @@ export class TrackedState {
   private revision = 0;
   /** The fields' own versions as stored (fields whose merge conditions on them). */
   private versions: Readonly<Record<string, number>> = NO_VERSIONS;
+  /** The events the row remembers as last seen (digest to mark: eventMarks.ts). */
+  private events: Readonly<Record<string, string>> = NO_EVENTS;
   /** Where the row keeps its state (undefined: no row, or not known): writes of changes need `map`. */
   private layout: StoredRow['layout'];
   /** Called whenever a field becomes dirty through assignment. */
@@ -413,6 +424,7 @@ export class TrackedState {
     this.stored = stored;
     this.revision = row?.revision ?? 0;
     this.versions = row?.versions ?? NO_VERSIONS;
+    this.events = row?.events ?? NO_EVENTS;
     this.layout = row === null ? undefined : (row.layout ?? 'map');
     for (const [field, read] of taken) {
       field.baseline = read.baseline;
@@ -466,7 +478,16 @@ export class TrackedState {
   }
 
   /** The content of the next write, or undefined when nothing is dirty. */
-  snapshot(): Snapshot | undefined {
+  /** The mark the row holds for event `digest` as last seen, if any. */
+  eventMark(digest: string): string | undefined {
+    return this.events[digest];
+  }
+
+  /**
+   * The content of the next write, or undefined when nothing is dirty. `recorded`: the events whose
+   * changes it carries (digest to mark), recorded in the same request (eventMarks.ts).
+   */
+  snapshot(recorded?: ReadonlyMap<string, string>): Snapshot | undefined {
     const encodings = this.dirty();
     if (encodings.size === 0) return undefined;
     const changes = new Map<string, FieldChange>();
@@ -477,7 +498,16 @@ export class TrackedState {
       const condition = conditionOf(change);
       if (condition?.kind === 'version') versions = { ...versions, [name]: condition.expected + 1 };
     }
-    return { fields: this.merged(encodings), expectedRevision: this.revision, changes, encodings, versions };
+    const next = recorded !== undefined && recorded.size > 0 ? nextEvents(this.events, recorded, this.settings.eventLimit ?? 0) : undefined;
+    return {
+      fields: this.merged(encodings),
+      expectedRevision: this.revision,
+      changes,
+      encodings,
+      versions,
+      events: next?.events ?? this.events,
+      eventChanges: next?.changes,
+    };
   }
 
   /**
@@ -533,6 +563,7 @@ export class TrackedState {
     this.stored = { ...snapshot.fields };
     this.revision = written.revision;
     this.versions = snapshot.versions;
+    this.events = snapshot.events;
     if (written.layout !== undefined) this.layout = written.layout;
     for (const [name, encoded] of snapshot.encodings) this.fields.get(name)!.baseline = encoded;
     // Nothing to take in when no other write came between the row this environment knew and this

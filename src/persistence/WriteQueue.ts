@@ -23,6 +23,10 @@ export interface WriteQueueSettings {
   readonly stats?: Stats;
   /** What becomes of a change a write could not store, said in its error (onFailure decides). */
   readonly pendingNote?: string;
+  /** The events whose changes a write carries, to record in it (digest to mark). */
+  readonly recorded?: () => ReadonlyMap<string, string> | undefined;
+  /** Sees the row another writer left, before it is taken in after a conflict (a retried event's changes are dropped there). */
+  readonly beforeAdopt?: (row: StoredRow | null) => void;
 }
 
 // Backoff after a conflict: a random wait in [0, BASE * 2^attempt), capped ("full jitter").
@@ -128,7 +132,7 @@ export class WriteQueue {
     for (let attempt = 0; ; attempt++) {
       const signal = this.signalFor(requesters);
       if (this.uncertain !== undefined) await this.settleUncertain(signal);
-      const snapshot = this.state.snapshot();
+      const snapshot = this.state.snapshot(this.settings.recorded?.());
       if (snapshot === undefined) return;
       const fields = [...snapshot.changes.keys()];
       const asChanges = !wholeRow && this.state.writesChanges;
@@ -137,8 +141,8 @@ export class WriteQueue {
       try {
         if (signal?.aborted) throw new DeadlineExceededError('no time left before the deadline', this.location());
         outcome = asChanges
-          ? await this.store.update(snapshot.changes, snapshot.fields, snapshot.expectedRevision, writeId, signal)
-          : await this.store.put(snapshot.fields, snapshot.expectedRevision, writeId, signal, snapshot.versions);
+          ? await this.store.update(snapshot.changes, snapshot.fields, snapshot.expectedRevision, writeId, signal, snapshot.eventChanges)
+          : await this.store.put(snapshot.fields, snapshot.expectedRevision, writeId, signal, snapshot.versions, snapshot.events);
       } catch (error) {
         // Refused for good (no permission): nothing was applied. Anything else (an abort at the
         // deadline, a connection that failed after sending) may have been applied: the next write
@@ -186,7 +190,9 @@ export class WriteQueue {
       } catch (error) {
         throw this.failure(error, fields);
       }
-      this.state.adopt(current === 'table-missing' ? null : current);
+      const row = current === 'table-missing' ? null : current;
+      this.settings.beforeAdopt?.(row);
+      this.state.adopt(row);
       if (this.settings.stats) this.settings.stats.retries += 1;
     }
   }
@@ -207,7 +213,7 @@ export class WriteQueue {
       throw this.failure(error, [...snapshot.changes.keys()]);
     }
     this.uncertain = undefined;
-    if (row !== null && row !== 'table-missing' && row.writeId === writeId) {
+    if (row !== null && row !== 'table-missing' && (row.writeId === writeId || recordedIn(row, snapshot))) {
       this.state.confirm(snapshot, { revision: row.revision, ...(row.layout !== undefined && { layout: row.layout }), row });
     }
   }
@@ -228,6 +234,17 @@ export class WriteQueue {
 }
 
 function noop(): void {}
+
+/**
+ * Whether `row` holds the events `snapshot` recorded, each with this very mark: then that write
+ * landed, even when another writer's came after it (closes the window in which a sum could count twice).
+ */
+function recordedIn(row: StoredRow, snapshot: Snapshot): boolean {
+  const recorded = snapshot.eventChanges?.recorded;
+  if (recorded === undefined || recorded.size === 0) return false;
+  for (const [digest, mark] of recorded) if (row.events?.[digest] !== mark) return false;
+  return true;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

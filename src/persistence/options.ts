@@ -3,6 +3,7 @@ import type { OnInvalid } from './fields/schema';
 import { KEY_LIMIT, MAX_TABLE_KEY_BYTES } from './storage/sizes';
 import { RESERVED_ATTRIBUTES } from './storage/itemFormat';
 import type { DeadlineSignal } from './Deadline';
+import type { LambdaContext } from './Session';
 
 /**
  * Something that can send DynamoDB commands: a `DynamoDBClient` or a `DynamoDBDocumentClient`.
@@ -204,6 +205,25 @@ export interface PersistenceOptions {
    */
   onFailure?: 'discard' | 'save';
   /**
+   * The key of an invocation's event, for exactly once across retries: a write of the invocation's
+   * changes records it in the same request, and a retry of the event (in any environment) that
+   * finds it in the row applies nothing again. Lambda runs a failed asynchronous event twice more
+   * and may deliver one twice; give the key of what repeats, e.g. an SQS message id
+   * (`(event) => event.Records[0].messageId` for a batch of one), an order id, Powertools
+   * idempotency's JMESPath result. Undefined (the function returns it): no key for that invocation.
+   * Not from the environment (a function).
+   * @default (event, context) => context.awsRequestId (the request id, which Lambda keeps for the retries of an asynchronous event)
+   */
+  eventKey?: (event: unknown, context: LambdaContext) => string | undefined;
+  /**
+   * How many events the row remembers at most (each ~28 bytes in the row; also for at most 6 h 10 min,
+   * Lambda's maximum event age plus a margin): a retry of an event older than the last this many
+   * is applied again. 0 records none. docs/limits.md says what a busy function gets. Environment:
+   * `PERSISTENCE_EVENT_KEY_LIMIT`.
+   * @default 32
+   */
+  eventKeyLimit?: number;
+  /**
    * When a warm environment re-reads the row, to see other environments' changes. Fields changed
    * by this environment and not yet written keep their values. Environment: `PERSISTENCE_REFRESH`
    * (`cold-start`, `every-invocation`, or a maximum age in milliseconds).
@@ -241,6 +261,8 @@ export interface ResolvedOptions {
   readonly onCorruptRow: 'fail' | 'start-fresh';
   readonly onInvalid: OnInvalid;
   readonly onFailure: 'discard' | 'save';
+  readonly eventKey: (event: unknown, context: LambdaContext) => string | undefined;
+  readonly eventKeyLimit: number;
 }
 
 /** Literal defaults, applied once in {@link resolveOptions}. */
@@ -262,6 +284,7 @@ export const DEFAULTS = {
   onCorruptRow: 'fail',
   onInvalid: 'fail',
   onFailure: 'discard',
+  eventKeyLimit: 32,
 } as const;
 
 /** Bookkeeping attributes stored beside the value; user attribute names must not collide. */
@@ -287,6 +310,7 @@ export const ENVIRONMENT = {
   onCorruptRow: 'PERSISTENCE_ON_CORRUPT_ROW',
   onInvalid: 'PERSISTENCE_ON_INVALID',
   onFailure: 'PERSISTENCE_ON_FAILURE',
+  eventKeyLimit: 'PERSISTENCE_EVENT_KEY_LIMIT',
 } as const;
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -309,6 +333,8 @@ const KNOWN_OPTIONS = new Set<string>([
   'onCorruptRow',
   'onInvalid',
   'onFailure',
+  'eventKey',
+  'eventKeyLimit',
 ]);
 
 // DynamoDB table names: 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.'.
@@ -408,6 +434,14 @@ export function resolveOptions(
   const onCorruptRow = oneOf(env, 'onCorruptRow', options.onCorruptRow, ['fail', 'start-fresh']);
   const onInvalid = oneOf(env, 'onInvalid', options.onInvalid, ['fail', 'use-initializer']);
   const onFailure = oneOf(env, 'onFailure', options.onFailure, ['discard', 'save']);
+  if (options.eventKey !== undefined && typeof options.eventKey !== 'function') {
+    throw new ConfigurationError(
+      'eventKey',
+      `Option "eventKey" takes a function (event, context) => key, e.g. (event) => event.Records[0].messageId; got ${describeGiven(options.eventKey)}.`,
+    );
+  }
+  const eventKey = options.eventKey ?? requestIdOf;
+  const eventKeyLimit = count(env, 'eventKeyLimit', options.eventKeyLimit, 0) ?? DEFAULTS.eventKeyLimit;
 
   return {
     tableName,
@@ -429,7 +463,14 @@ export function resolveOptions(
     onCorruptRow,
     onInvalid,
     onFailure,
+    eventKey,
+    eventKeyLimit,
   };
+}
+
+/** The default event key: the Lambda request id. */
+function requestIdOf(_event: unknown, context: LambdaContext): string | undefined {
+  return typeof context?.awsRequestId === 'string' && context.awsRequestId !== '' ? context.awsRequestId : undefined;
 }
 
 /** An option that takes one of `choices`: its environment variable, else the option, else the default. */
@@ -529,6 +570,7 @@ function flag(env: NodeJS.ProcessEnv, option: 'createTable', value: unknown): bo
 
 type CountOption =
   | 'maxAttempts'
+  | 'eventKeyLimit'
   | 'connectTimeoutMs'
   | 'requestTimeoutMs'
   | 'conflictRetries'

@@ -36,9 +36,10 @@ const RUN_IN = Symbol('aws-lambda-persistence.runIn');
 export interface PersistentStateLifecycle<S extends object> {
   /**
    * Starts an invocation and resolves to the state: on the environment's first invocation after
-   * reading the row (one GetItem), later at once (or after a refresh, if the policy asks).
+   * reading the row (one GetItem), later at once (or after a refresh, if the policy asks). `event`
+   * gives the invocation's event key (the `eventKey` option; by default the context's request id).
    */
-  begin(context: LambdaContext): Promise<S>;
+  begin(context: LambdaContext, event?: unknown): Promise<S>;
   /**
    * Ends the invocation begun with `context` (when invocations run at once in one process, Lambda
    * Managed Instances, pass it; without it, the one begun last): resolves when every change,
@@ -133,13 +134,13 @@ export function persistentState<S extends object>(defaults: S, options?: StateOp
   };
   const lifecycle: PersistentStateLifecycle<S> & { [RUN_IN]?: <T>(context: LambdaContext, body: () => T) => T } = {
     stats: start.stats,
-    async begin(context) {
+    async begin(context, event) {
       const key = context ?? {};
       // One invocation at a time (standard Lambda): one still open never got its end (a framework
       // skipped the step), so save its changes now. Under Managed Instances invocations overlap.
       if (!concurrentInvocations()) while (active.size > 0) await end();
       const session = await start(key);
-      active.set(key, { session, invocation: await session.begin(key) });
+      active.set(key, { session, invocation: await session.begin(key, event) });
       return state!;
     },
     end,
@@ -212,7 +213,7 @@ export function withPersistence<S extends object, TEvent = unknown, TResult = un
   }
   const lifecycle = persistentState(defaults, options) as PersistentStateLifecycle<S> & { [RUN_IN]: <T>(context: LambdaContext, body: () => T) => T };
   const persistentHandler = async function persistentHandler(event: TEvent, context: TContext): Promise<TResult> {
-    const state = await lifecycle.begin(context);
+    const state = await lifecycle.begin(context, event);
     let result: TResult;
     try {
       result = await lifecycle[RUN_IN](context, () => handler(event, context, state));

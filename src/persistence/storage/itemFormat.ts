@@ -44,6 +44,11 @@ export const BOOKKEEPING = {
   field: 'field',
   /** Per field whose merge function conditions on it: the field's own version, field name to number. */
   versions: 'versions',
+  /**
+   * The events whose changes the row holds (exactly once across retries): a digest of each event's
+   * key to the mark of the invocation that applied it (its start time in ms, with a random fraction).
+   */
+  events: 'events',
 } as const;
 
 /** What a part item's key adds to the row's key, before the write's id and the part's index. */
@@ -94,6 +99,16 @@ export interface ParsedItem {
   readonly refs: ReadonlyMap<string, FieldRef> | undefined;
   /** The fields' own versions; undefined when the row has no `versions` attribute. */
   readonly versions: Readonly<Record<string, number>> | undefined;
+  /** The events the row remembers (digest to mark); undefined when the row has no `events` attribute. */
+  readonly events: Readonly<Record<string, string>> | undefined;
+}
+
+/** What a write of changes does to the events the row remembers. */
+export interface EventChanges {
+  /** Events this write records, digest to mark: each on the condition that the row has no mark for it, or this very one. */
+  readonly recorded: ReadonlyMap<string, string>;
+  /** Events the row no longer needs to remember (too old, or past the limit). */
+  readonly forgotten: readonly string[];
 }
 
 /** A change the store adds to a write of changes: a field moving into its own item, or out of it. */
@@ -203,6 +218,7 @@ export class ItemFormat {
     writeId: string,
     refs: ReadonlyMap<string, FieldRef> = new Map(),
     versions?: Readonly<Record<string, number>>,
+    events?: Readonly<Record<string, string>>,
   ): Record<string, AttributeValue> {
     // Built by assignment: an object literal with two spreads and computed keys took ~6 µs here
     // against ~1 µs (docs/performance.md).
@@ -219,6 +235,7 @@ export class ItemFormat {
       item[BOOKKEEPING.items] = { M: map };
     }
     if (versions !== undefined && Object.keys(versions).length > 0) item[BOOKKEEPING.versions] = versionsAttribute(versions);
+    if (events !== undefined && Object.keys(events).length > 0) item[BOOKKEEPING.events] = eventsAttribute(events);
     item[BOOKKEEPING.revision] = { N: String(revision) };
     item[BOOKKEEPING.format] = { N: refs.size > 0 ? '2' : '1' };
     item[BOOKKEEPING.updatedAt] = { S: new Date().toISOString() };
@@ -263,6 +280,8 @@ export class ItemFormat {
     rowHasWriteId = false,
     placement: Placement = NO_PLACEMENT,
     rowHasVersions = false,
+    events?: EventChanges,
+    rowHasEvents = false,
   ): UpdateParts {
     const names: Record<string, string> = {
       '#state': this.names.valueFieldName,
@@ -381,6 +400,30 @@ export class ItemFormat {
         conditions.push('attribute_not_exists(#versions)');
       }
     }
+    if (events !== undefined && events.recorded.size > 0) {
+      // Each event once: recorded on the condition that the row has no mark for it, or this very
+      // invocation's (a write of its that landed already): a retry of the event applies nothing.
+      names['#events'] = BOOKKEEPING.events;
+      if (rowHasEvents) {
+        for (const [digest, mark] of events.recorded) {
+          const k = `#e${i}`;
+          names[k] = digest;
+          values[`:m${i}`] = { N: mark };
+          set.push(`#events.${k} = :m${i}`);
+          conditions.push(`(attribute_not_exists(#events.${k}) OR #events.${k} = :m${i})`);
+          i++;
+        }
+        for (const digest of events.forgotten) {
+          const k = `#e${i++}`;
+          names[k] = digest;
+          remove.push(`#events.${k}`);
+        }
+      } else {
+        values[':events'] = eventsAttribute(Object.fromEntries(events.recorded));
+        set.push('#events = :events');
+        conditions.push('attribute_not_exists(#events)');
+      }
+    }
     return {
       UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
       ConditionExpression: conditions.join(' AND '),
@@ -420,6 +463,7 @@ export class ItemFormat {
       state: this.stateOf(item),
       refs: this.refsOf(item),
       versions: versionsOf(item[BOOKKEEPING.versions]),
+      events: eventsOf(item[BOOKKEEPING.events]),
     };
   }
 
@@ -501,4 +545,22 @@ function versionsOf(attribute: AttributeValue | undefined): Readonly<Record<stri
   const versions: Record<string, number> = {};
   for (const name of Object.keys(attribute.M)) versions[name] = Number(attribute.M[name]!.N) || 0;
   return versions;
+}
+
+/** The `events` attribute holding `events` (digest to mark). */
+function eventsAttribute(events: Readonly<Record<string, string>>): AttributeValue {
+  const map: Record<string, AttributeValue> = {};
+  for (const digest of Object.keys(events)) map[digest] = { N: events[digest]! };
+  return { M: map };
+}
+
+/** The events an `events` attribute remembers (undefined: no such attribute). */
+function eventsOf(attribute: AttributeValue | undefined): Readonly<Record<string, string>> | undefined {
+  if (attribute?.M === undefined) return undefined;
+  const events: Record<string, string> = {};
+  for (const digest of Object.keys(attribute.M)) {
+    const mark = attribute.M[digest]!.N;
+    if (mark !== undefined) events[digest] = mark;
+  }
+  return events;
 }
