@@ -3,6 +3,7 @@
  * it carries (by default the request id) in the same request, so that the same event invoked again,
  * in the same environment or another, after a failure or a lost answer, changes the row once.
  */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Persistent, PersistentHandler, sum } from '../../src';
 import { digestOf } from '../../src/persistence/eventMarks';
 import { useDynamoProxy } from '../support/dynamoProxy';
@@ -76,8 +77,8 @@ describe.each(['discard', 'save'] as const)('exactly once across retries (onFail
     await Orders.bind({ client: recordingClient(dynamo.endpoint), tableKey, tableName: TABLE, onFailure })({ id: 'e', amount: 3 }, attemptOf('request-e'));
     const client = recordingClient(dynamo.endpoint);
     const cold = Orders.bind({ client, tableKey, tableName: TABLE, onFailure });
-    // The handler runs (its result is its own), and nothing it changed is written.
-    await expect(cold({ id: 'e', amount: 3 }, attemptOf('request-e'))).resolves.toBe(6);
+    // The handler runs, and its assignments take no effect (it sees the stored 3); nothing is written.
+    await expect(cold({ id: 'e', amount: 3 }, attemptOf('request-e'))).resolves.toBe(3);
     expect(client.requests).toEqual(['GetItem']);
     expect(cold.stats.skippedRetries).toBe(1);
     expect(await stored(tableKey)).toMatchObject({ total: { N: '3' } });
@@ -145,5 +146,22 @@ describe('the events a row remembers', () => {
     await plain({ id: 'h', amount: 2 }, attemptOf('request-h'));
     expect(await stored(noKeys)).toMatchObject({ total: { N: '4' } });
     expect((await readItem(recordingClient(dynamo.endpoint), TABLE, noKeys))?.events).toBeUndefined();
+  });
+});
+
+describe('a row whose events another release dropped', () => {
+  it('is read again and written, not failed: the write that meets it is a conflict', async () => {
+    const tableKey = uniqueKey('once-dropped');
+    const client = recordingClient(dynamo.endpoint);
+    const handler = Orders.bind({ client, tableKey, tableName: TABLE });
+    await handler({ id: 'a', amount: 1 }, attemptOf('request-1'));
+    // A 0.1 environment rewrites the row whole, without the attribute it does not know.
+    const item = (await readItem(client, TABLE, tableKey))!;
+    delete item.events;
+    await client.send(new PutItemCommand({ TableName: TABLE, Item: { ...item, revision: { N: String(Number(item.revision!.N) + 1) } } }));
+    await expect(handler({ id: 'b', amount: 1 }, attemptOf('request-2'))).resolves.toBe(2);
+    const after = await readItem(client, TABLE, tableKey);
+    expect(after?.value?.M?.total).toEqual({ N: '2' });
+    expect(Object.keys(after?.events?.M ?? {})).toEqual([digestOf('request-2')]);
   });
 });

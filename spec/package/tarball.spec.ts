@@ -425,7 +425,7 @@ const descriptor = Object.getOwnPropertyDescriptor(Counter.prototype, 'handler')
 Object.defineProperty(Counter.prototype, 'handler', logger.injectLambdaContext()(Counter.prototype, 'handler', descriptor) ?? descriptor);
 const handler = Counter.bind({ tableName: process.env.TABLE_NAME, tableKey: process.env.TABLE_KEY });
 const context = {
-  functionName: 'packed-powertools', functionVersion: '$LATEST', memoryLimitInMB: '128', awsRequestId: 'req-1',
+  functionName: 'packed-powertools', functionVersion: '$LATEST', memoryLimitInMB: '128', awsRequestId: process.env.REQUEST_ID,
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:packed-powertools',
   getRemainingTimeInMillis: () => 30000,
 };
@@ -436,11 +436,14 @@ describe('packed package: Powertools and the command line', () => {
   it('a handler with Powertools Logger injectLambdaContext on handler counts across two processes and logs with context', async () => {
     const tableKey = uniqueKey('packed-powertools');
     const env = { ...countEnv(tableKey), POWERTOOLS_LOG_LEVEL: 'INFO' };
-    const first = await runInConsumer('powertools.cjs', env, { source: POWERTOOLS_CJS });
+    const first = await runInConsumer('powertools.cjs', { ...env, REQUEST_ID: 'req-1' }, { source: POWERTOOLS_CJS });
     expect(resultOf(first)).toEqual({ count: 1 });
     const log = JSON.parse(first.stdout.trim().split('\n').find((line) => line.includes('"counted"')) ?? '{}') as Record<string, unknown>;
     expect(log).toMatchObject({ message: 'counted', count: 1, function_name: 'packed-powertools', function_request_id: 'req-1' });
-    expect(resultOf(await runInConsumer('powertools.cjs', env))).toEqual({ count: 2 });
+    expect(resultOf(await runInConsumer('powertools.cjs', { ...env, REQUEST_ID: 'req-2' }))).toEqual({ count: 2 });
+    // The same request again (Lambda's retry of the event): its assignment takes no effect.
+    expect(resultOf(await runInConsumer('powertools.cjs', { ...env, REQUEST_ID: 'req-2' }))).toEqual({ count: 2 });
+    expect(await storedCount(tableKey)).toEqual({ N: '2' });
   });
 
   it('npx aws-lambda-persistence policy and inspect, from the installed bin', async () => {

@@ -42,3 +42,18 @@ describe('Class: ItemFormat, update()', () => {
     expect(format.parse(format.item({ kind: 'map', fields: {} }, 1, 'w1')).versions).toBeUndefined();
   });
 });
+
+describe('Class: ItemFormat, rowOverhead', () => {
+  it('counts the events the row may remember at their limit, so that a full list never pushes the row past its size unnoticed', () => {
+    const location = { tableName: 'T', tableKey: 'fn' };
+    const none = new ItemFormat({ keyFieldName: 'key', valueFieldName: 'value', eventKeyLimit: 0 }, location).rowOverhead;
+    const full = new ItemFormat({ keyFieldName: 'key', valueFieldName: 'value', eventKeyLimit: 32 }, location);
+    // A row with 32 real events (16-character digests, marks of this form) is no larger than counted.
+    const events = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`digest-${String(i).padStart(9, '0')}`, `${1_800_000_000_000 + i}.123`]));
+    const item = full.item({ kind: 'map', fields: {} }, 999_999, '00000000-0000-0000-0000-000000000000', new Map(), undefined, events);
+    const eventsSize = 'events'.length + 3 + Object.entries(events).reduce((size, [digest, mark]) => size + 1 + digest.length + Math.ceil(mark.replace('.', '').length / 2) + 1, 0);
+    expect(full.rowOverhead - none).toBeGreaterThanOrEqual(eventsSize);
+    expect(full.rowOverhead - none).toBeLessThan(1024);
+    expect(item.events?.M && Object.keys(item.events.M)).toHaveLength(32);
+  });
+});

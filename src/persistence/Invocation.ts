@@ -41,6 +41,8 @@ export class Invocation {
   readonly mark = newMark();
   /** A retry of an event the row already holds: its changes are dropped, nothing is written. */
   retried = false;
+  /** While its changes are being written (its end, or its own flush()): only then do they go out (onFailure: 'discard'). */
+  writing = false;
 
   constructor(
     context: LambdaContext,

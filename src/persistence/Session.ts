@@ -94,6 +94,7 @@ export class Session {
       stats,
       recorded: () => this.recordedEvents(),
       beforeAdopt: (row) => this.dropRetried(row),
+      ...(options.onFailure === 'discard' && { held: (name: string) => this.heldBack(name) }),
     });
   }
 
@@ -149,11 +150,13 @@ export class Session {
     };
     state.onChange = () => {
       const owner = session.assigning ?? session.current();
+      // A retried event's assignments take no effect: undone at once, so that they never mix with
+      // the changes of the invocations running beside it.
+      if (owner?.retried === true) return session.discard(owner, false);
       if (owner === undefined) session.unowned = true;
       else owner.changed = true;
-      // Discard: an invocation's changes are written when it succeeds, not before; a retried
-      // event's are never written.
-      if (owner !== undefined && (options.onFailure === 'discard' || owner.retried)) return;
+      // Discard: an invocation's changes are written when it succeeds, not before.
+      if (owner !== undefined && options.onFailure === 'discard') return;
       // Started by a plain assignment, which cannot await: the invocation's final flush (or the
       // map operation that made the change) awaits it and retries whatever it failed to store,
       // so its rejection is handled there. Bounded by the deadline of the invocation that made it.
@@ -195,19 +198,33 @@ export class Session {
     }
     const key = this.options.eventKeyLimit > 0 ? this.options.eventKey(event, context) : undefined;
     if (typeof key === 'string' && key !== '') {
-      invocation.eventDigest = digestOf(key);
+      const digest = (invocation.eventDigest = digestOf(key));
       // The row as last seen holds this event already (a retry in this environment, or one whose
-      // first attempt this environment read): nothing of this attempt is applied, without a request.
-      if (this.state.eventMark(invocation.eventDigest) !== undefined) this.retried(invocation);
+      // first attempt this environment read), or another attempt of it is running here now (a
+      // duplicate delivery): nothing of this attempt is applied, without a request.
+      const running = [...this.invocations].some((other) => other !== invocation && other.eventDigest === digest && !other.retried);
+      if (running || this.state.eventMark(digest) !== undefined) this.retried(invocation);
     }
     return invocation;
+  }
+
+  /**
+   * Whether a write leaves field `name` out for now (onFailure: 'discard'): its last change is an
+   * invocation's that is still running and not writing, so it goes out when that one succeeds.
+   */
+  private heldBack(name: string): boolean {
+    const owner = this.changedBy.get(name);
+    return owner !== undefined && !owner.writing && this.invocations.has(owner);
   }
 
   /** The events whose changes a write now carries: of the invocations that changed something and have not stored it. */
   private recordedEvents(): ReadonlyMap<string, string> | undefined {
     let recorded: Map<string, string> | undefined;
+    const discard = this.options.onFailure === 'discard';
     for (const invocation of this.invocations) {
       if (invocation.eventDigest === undefined || !invocation.changed || invocation.retried) continue;
+      // Discard: only the invocations whose changes this write carries (those writing now).
+      if (discard && !invocation.writing) continue;
       (recorded ??= new Map()).set(invocation.eventDigest, invocation.mark);
     }
     return recorded;
@@ -289,7 +306,9 @@ export class Session {
    * next invocation reads the row again.
    */
   private discard(invocation: Invocation, written: boolean): void {
-    this.state.revertMutations();
+    // In-place changes not yet found cannot be told apart by invocation: undone only when no other
+    // invocation is running (whose pending changes they may be).
+    if ([...this.invocations].every((other) => other === invocation)) this.state.revertMutations();
     for (const [name, saved] of invocation.saved) {
       if (this.changedBy.get(name) !== invocation) continue;
       this.state.restore(name, saved);
@@ -365,7 +384,12 @@ export class Session {
     // A write started by an assignment may fail on its own; what it did not store is still dirty
     // and goes out with this request, whose outcome is the one that counts.
     await this.queue.settled();
-    await this.queue.request(invocation);
+    if (invocation !== undefined) invocation.writing = true;
+    try {
+      await this.queue.request(invocation);
+    } finally {
+      if (invocation !== undefined) invocation.writing = false;
+    }
     if (invocation !== undefined) {
       invocation.durable = true;
       // Stored: no longer the invocation's to undo.

@@ -158,6 +158,7 @@ const NO_COPY = Symbol('no copy');
 /** A field's state as {@link TrackedState.saved} took it. */
 export interface SavedField {
   readonly current: Encoded;
+  readonly baseline: Encoded;
   readonly held: Field['held'];
 }
 
@@ -326,7 +327,7 @@ export class TrackedState {
   /** What field `name` holds now, to put back with {@link restore} (an invocation's changes undone). */
   saved(name: string): SavedField {
     const field = this.fields.get(name)!;
-    return { current: field.current, held: field.held };
+    return { current: field.current, baseline: field.baseline, held: field.held };
   }
 
   /**
@@ -335,9 +336,12 @@ export class TrackedState {
    */
   restore(name: string, saved: SavedField): void {
     const field = this.fields.get(name)!;
-    field.current = saved.current;
+    // Unchanged before the invocation, and the row's value taken in since (a refresh, a conflict):
+    // back to the row's value, not to the older one (a sum would write a negative delta).
+    const back = sameEncoding(saved.current, saved.baseline) ? field.baseline : saved.current;
+    field.current = back;
     field.held = saved.held;
-    field.value = saved.current.attribute === undefined ? undefined : this.decode(field, saved.current.attribute);
+    field.value = back.attribute === undefined ? undefined : this.decode(field, back.attribute);
     field.copy = NO_COPY;
   }
 
@@ -487,8 +491,10 @@ export class TrackedState {
    * The content of the next write, or undefined when nothing is dirty. `recorded`: the events whose
    * changes it carries (digest to mark), recorded in the same request (eventMarks.ts).
    */
-  snapshot(recorded?: ReadonlyMap<string, string>): Snapshot | undefined {
+  snapshot(recorded?: ReadonlyMap<string, string>, held?: (name: string) => boolean): Snapshot | undefined {
     const encodings = this.dirty();
+    // Fields held back (changes of invocations still running, onFailure: 'discard') stay dirty for a later write.
+    if (held !== undefined) for (const name of [...encodings.keys()]) if (held(name)) encodings.delete(name);
     if (encodings.size === 0) return undefined;
     const changes = new Map<string, FieldChange>();
     let versions = this.versions;
@@ -522,6 +528,7 @@ export class TrackedState {
         ...field,
         current: encoded.attribute,
         baseline: field.baseline.attribute,
+        inRow: this.stored[field.name] !== undefined,
         initial: this.initialOf(field).attribute,
         version: this.versions[field.name] ?? 0,
       });

@@ -25,6 +25,8 @@ export interface WriteQueueSettings {
   readonly pendingNote?: string;
   /** The events whose changes a write carries, to record in it (digest to mark). */
   readonly recorded?: () => ReadonlyMap<string, string> | undefined;
+  /** Fields a write leaves out for now (changes of invocations still running, onFailure: 'discard'). */
+  readonly held?: (name: string) => boolean;
   /** Sees the row another writer left, before it is taken in after a conflict (a retried event's changes are dropped there). */
   readonly beforeAdopt?: (row: StoredRow | null) => void;
 }
@@ -132,7 +134,7 @@ export class WriteQueue {
     for (let attempt = 0; ; attempt++) {
       const signal = this.signalFor(requesters);
       if (this.uncertain !== undefined) await this.settleUncertain(signal);
-      const snapshot = this.state.snapshot(this.settings.recorded?.());
+      const snapshot = this.state.snapshot(this.settings.recorded?.(), this.settings.held);
       if (snapshot === undefined) return;
       const fields = [...snapshot.changes.keys()];
       const asChanges = !wholeRow && this.state.writesChanges;
@@ -167,6 +169,13 @@ export class WriteQueue {
         // The row went with the table: write the whole last known state as a new row.
         this.state.forgetRevision();
         continue;
+      }
+      // The row holds this write's own marks: it landed (an answer lost, the resend refused after
+      // another writer's write), whatever the condition says now.
+      if (outcome.current !== undefined && outcome.current !== null && recordedIn(outcome.current, snapshot)) {
+        const row = outcome.current;
+        this.state.confirm(snapshot, { revision: row.revision, ...(row.layout !== undefined && { layout: row.layout }), row });
+        return;
       }
       if (this.settings.stats) this.settings.stats.conflicts += 1;
       if (attempt >= this.settings.conflictRetries || signal?.aborted) {

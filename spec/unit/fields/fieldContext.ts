@@ -9,6 +9,7 @@ export function fieldContext(name: string, initialValue: unknown, encodings: Par
     encodeValue: (value, path) => encodeValue(path, value),
     current: undefined,
     baseline: undefined,
+    inRow: encodings.baseline !== undefined,
     initial: undefined,
     version: 0,
     ...encodings,

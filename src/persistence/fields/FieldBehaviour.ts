@@ -135,8 +135,10 @@ export type ReadOutcome =
 export interface ChangeContext extends FieldContext {
   /** The encoding to store now; undefined: the field is absent. */
   readonly current: AttributeValue | undefined;
-  /** What the row holds for the field as last seen; undefined: nothing. */
+  /** What the row holds for the field as last seen (its initializer's encoding while the row has nothing); undefined: nothing. */
   readonly baseline: AttributeValue | undefined;
+  /** Whether the row holds a value for the field (as last seen). */
+  readonly inRow: boolean;
   /** The initializer's encoding (what a `sum` adds to while the row has nothing). */
   readonly initial: AttributeValue | undefined;
   /** The field's own version as last seen (0: none), for a change conditional on the field only. */

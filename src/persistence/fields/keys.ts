@@ -60,10 +60,11 @@ export const keys: FieldBehaviour<ReadonlyMap<unknown, unknown> | Readonly<Recor
     return { M: { [TAG]: { S: 'Map' }, [PAYLOAD]: { M: entries } } };
   },
 
-  change({ current, baseline }): FieldChange {
+  change({ current, baseline, inRow }): FieldChange {
     if (current === undefined) return { kind: 'remove' };
-    // The row has no value yet: the first writer's value, on the condition that it is the first.
-    if (baseline === undefined) return { kind: 'set', attribute: current, condition: { kind: 'absent' } };
+    // The row has no value yet (the baseline is the initializer's): the first writer's value, on the
+    // condition that it is the first.
+    if (!inRow || baseline === undefined) return { kind: 'set', attribute: current, condition: { kind: 'absent' } };
     const mine = entriesOf(current);
     const stored = entriesOf(baseline);
     // Not maps of keys of the same form on both sides: written whole, only over the row this was based on.

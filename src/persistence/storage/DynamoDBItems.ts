@@ -166,6 +166,11 @@ export class DynamoDBItems {
     } catch (error) {
       // DynamoDB: "Item size to update has exceeded the maximum allowed size".
       if (isNamed(error, 'ValidationException') && /size/i.test((error as Error).message)) return TOO_LARGE;
+      // A map this write sets a path in is gone since the row was read (a whole-row write of another
+      // release dropped `versions` or `events`): a conflict, so that the row is read again.
+      if (isNamed(error, 'ValidationException') && /document path provided in the update expression is invalid/i.test((error as Error).message)) {
+        return { conflict: true };
+      }
       return this.outcome(error, 'dynamodb:UpdateItem', 'writing the row', signal);
     }
   }

@@ -140,7 +140,7 @@ export class ItemFormat {
   private fixedSize: number | undefined;
 
   constructor(
-    private readonly names: { readonly keyFieldName: string; readonly valueFieldName: string },
+    private readonly names: { readonly keyFieldName: string; readonly valueFieldName: string; readonly eventKeyLimit?: number },
     private readonly location: Required<ErrorLocation>,
   ) {
     this.key = { [names.keyFieldName]: { S: location.tableKey } };
@@ -516,12 +516,15 @@ export class ItemFormat {
   }
 
   /**
-   * The size DynamoDB counts for the row without the state map's content: key, bookkeeping,
-   * attribute names. Worked out on first use: a cold start that writes nothing never sizes anything.
+   * The size DynamoDB counts for the row without the state map's content: key, bookkeeping (the
+   * events it may remember included, at their limit), attribute names. Worked out on first use: a cold start that writes nothing never sizes anything.
    */
   get rowOverhead(): number {
     if (this.fixedSize === undefined) {
-      const sample = this.item({ kind: 'map', fields: {} }, 1_000_000_000, '00000000-0000-0000-0000-000000000000');
+      // The events the row may remember count as if all were there: they are never sized one by one.
+      const events: Record<string, string> = {};
+      for (let i = 0; i < (this.names.eventKeyLimit ?? 0); i++) events[String(i).padStart(16, '0')] = '1764158400107.623';
+      const sample = this.item({ kind: 'map', fields: {} }, 1_000_000_000, '00000000-0000-0000-0000-000000000000', undefined, undefined, events);
       delete sample[this.names.valueFieldName];
       sample[BOOKKEEPING.updatedAt] = { S: new Date(0).toISOString() };
       let size = Buffer.byteLength(this.names.valueFieldName);
