@@ -3,8 +3,9 @@ import type { FieldSpec } from '../decorators/fieldSpecs';
 import { nonEmpty, resolveOptions, ENVIRONMENT, type DynamoDBSender, type PersistenceOptions, type ResolvedOptions } from './options';
 import { digestOf } from './eventMarks';
 import { Invocation } from './Invocation';
+import { RunningInvocations } from './RunningInvocations';
 import { Stats, type PersistenceStats } from './Stats';
-import { createDefaultClient, DynamoDBRowStore, type RowStore, type StoredRow } from './RowStore';
+import { createDefaultClient, DynamoDBRowStore, type RowStore } from './RowStore';
 import { SizeCache } from './storage/sizes';
 import { TrackedState } from './TrackedState';
 import { WriteQueue } from './WriteQueue';
@@ -60,8 +61,8 @@ export interface View {
  * every way of using the library. Created on the first invocation (or by `PersistentMap.open`).
  */
 export class Session {
-  /** The invocations running now: one at a time in standard Lambda, several under Managed Instances. */
-  private readonly invocations = new Set<Invocation>();
+  /** The invocations running now, and whose each change is. */
+  private readonly invocations: RunningInvocations;
   /**
    * Changes made where no running invocation could be named (code outside any bound handler): the
    * next invocation to end takes them on as its own.
@@ -69,8 +70,6 @@ export class Session {
   private unowned = false;
   /** The invocation an `update()` is assigning for (it may name one other than the current). */
   private assigning: Invocation | undefined;
-  /** Which invocation changed each field last (whose change an undo may take back). */
-  private readonly changedBy = new Map<string, Invocation>();
   /** An invocation's changes were undone after a write of them failed: the row may hold them, so read it again. */
   private stale = false;
   /** When the row was last read or written, for the refresh policy. */
@@ -84,6 +83,7 @@ export class Session {
     private readonly view: View,
     private readonly stats: Stats,
   ) {
+    this.invocations = new RunningInvocations(this, state);
     this.queue = new WriteQueue(state, store, {
       conflictRetries: options.conflictRetries,
       // A write no invocation asked for (changes of no known invocation) has no deadline of its own.
@@ -92,9 +92,13 @@ export class Session {
         pendingNote: "The invocation fails, and its changes are undone (onFailure: 'discard'): a retry of the event applies them again.",
       }),
       stats,
-      recorded: () => this.recordedEvents(),
-      beforeAdopt: (row) => this.dropRetried(row),
-      ...(options.onFailure === 'discard' && { held: (name: string) => this.heldBack(name) }),
+      recorded: () => this.invocations.recordedEvents(options.onFailure === 'discard'),
+      // A write met a row that holds the event of a running invocation, marked by another attempt:
+      // its changes are dropped before the row is taken in, so the write carries only the others'.
+      beforeAdopt: (row) => {
+        for (const invocation of this.invocations.retriesIn(row)) this.retried(invocation);
+      },
+      ...(options.onFailure === 'discard' && { held: (name: string) => this.invocations.heldBack(name) }),
     });
   }
 
@@ -143,10 +147,7 @@ export class Session {
     }
     state.onBeforeChange = (name) => {
       const owner = session.assigning ?? session.current();
-      if (owner === undefined) return;
-      // What the field held before this invocation first changed it: what an undo puts back.
-      if (!owner.saved.has(name)) owner.saved.set(name, state.saved(name));
-      session.changedBy.set(name, owner);
+      if (owner !== undefined) session.invocations.changing(owner, name);
     };
     state.onChange = () => {
       const owner = session.assigning ?? session.current();
@@ -202,46 +203,9 @@ export class Session {
       // The row as last seen holds this event already (a retry in this environment, or one whose
       // first attempt this environment read), or another attempt of it is running here now (a
       // duplicate delivery): nothing of this attempt is applied, without a request.
-      const running = [...this.invocations].some((other) => other !== invocation && other.eventDigest === digest && !other.retried);
-      if (running || this.state.eventMark(digest) !== undefined) this.retried(invocation);
+      if (this.invocations.attemptRunning(invocation, digest) || this.state.eventMark(digest) !== undefined) this.retried(invocation);
     }
     return invocation;
-  }
-
-  /**
-   * Whether a write leaves field `name` out for now (onFailure: 'discard'): its last change is an
-   * invocation's that is still running and not writing, so it goes out when that one succeeds.
-   */
-  private heldBack(name: string): boolean {
-    const owner = this.changedBy.get(name);
-    return owner !== undefined && !owner.writing && this.invocations.has(owner);
-  }
-
-  /** The events whose changes a write now carries: of the invocations that changed something and have not stored it. */
-  private recordedEvents(): ReadonlyMap<string, string> | undefined {
-    let recorded: Map<string, string> | undefined;
-    const discard = this.options.onFailure === 'discard';
-    for (const invocation of this.invocations) {
-      if (invocation.eventDigest === undefined || !invocation.changed || invocation.retried) continue;
-      // Discard: only the invocations whose changes this write carries (those writing now).
-      if (discard && !invocation.writing) continue;
-      (recorded ??= new Map()).set(invocation.eventDigest, invocation.mark);
-    }
-    return recorded;
-  }
-
-  /**
-   * A write met a row that holds the event of a running invocation, marked by another attempt: that
-   * invocation is a retry of an event already applied. Its changes are dropped before the row is
-   * taken in, so the write carries only the others'.
-   */
-  private dropRetried(row: StoredRow | null): void {
-    for (const invocation of this.invocations) {
-      const digest = invocation.eventDigest;
-      if (digest === undefined || invocation.retried) continue;
-      const mark = row?.events?.[digest];
-      if (mark !== undefined && mark !== invocation.mark) this.retried(invocation);
-    }
   }
 
   /** Marks `invocation` as a retry of an event the row holds: its changes so far are undone, later ones never written. */
@@ -263,7 +227,6 @@ export class Session {
   end(invocation: Invocation): void {
     invocation.end();
     this.invocations.delete(invocation);
-    for (const name of invocation.saved.keys()) if (this.changedBy.get(name) === invocation) this.changedBy.delete(name);
     if (invocation.changed && !invocation.durable && this.state.hasChanges()) this.unowned = true;
   }
 
@@ -306,16 +269,7 @@ export class Session {
    * next invocation reads the row again.
    */
   private discard(invocation: Invocation, written: boolean): void {
-    // In-place changes not yet found cannot be told apart by invocation: undone only when no other
-    // invocation is running (whose pending changes they may be).
-    if ([...this.invocations].every((other) => other === invocation)) this.state.revertMutations();
-    for (const [name, saved] of invocation.saved) {
-      if (this.changedBy.get(name) !== invocation) continue;
-      this.state.restore(name, saved);
-      this.changedBy.delete(name);
-    }
-    invocation.saved.clear();
-    invocation.changed = false;
+    this.invocations.undo(invocation);
     if (written) {
       // The write may have landed: the next invocation reads the row and takes it as it is.
       this.stale = true;
@@ -323,18 +277,9 @@ export class Session {
     }
   }
 
-  /**
-   * The invocation whose code runs now: the async context's (the bound handler runs each invocation
-   * inside it); where the library could not wrap the handler (a middleware's before and after), the
-   * one the Lambda runtime names by request id (Managed Instances), else the only one running.
-   */
+  /** The invocation whose code runs now (RunningInvocations.current). */
   current(): Invocation | undefined {
-    const running = Invocation.current();
-    if (running?.owner === this) return running;
-    if (this.invocations.size === 1) return this.invocations.values().next().value;
-    const requestId = runtimeRequestId();
-    if (requestId !== undefined) for (const invocation of this.invocations) if (invocation.requestId === requestId) return invocation;
-    return undefined;
+    return this.invocations.current();
   }
 
   /** Assigns several fields and writes them in one request; resolves when durable. */
@@ -393,8 +338,7 @@ export class Session {
     if (invocation !== undefined) {
       invocation.durable = true;
       // Stored: no longer the invocation's to undo.
-      for (const name of invocation.saved.keys()) if (this.changedBy.get(name) === invocation) this.changedBy.delete(name);
-      invocation.saved.clear();
+      this.invocations.forget(invocation);
     }
     this.lastSync = Date.now();
     this.throwProblem();
@@ -508,14 +452,4 @@ function combine(handlerError: unknown, persistenceError: unknown): unknown {
       `${(persistenceError as Error)?.message ?? String(persistenceError)}`,
     { cause: persistenceError, handlerError },
   );
-}
-
-/**
- * The request id of the invocation the Lambda runtime says is running (its `@aws/lambda-invoke-store`,
- * which the runtime interface client keeps per invocation under Managed Instances); undefined elsewhere.
- */
-function runtimeRequestId(): string | undefined {
-  const store = (globalThis as { awslambda?: { InvokeStore?: { getRequestId?: () => string } } }).awslambda?.InvokeStore;
-  const id = store?.getRequestId?.();
-  return id === undefined || id === '-' ? undefined : id;
 }
