@@ -165,3 +165,38 @@ describe('a row whose events another release dropped', () => {
     expect(Object.keys(after?.events?.M ?? {})).toEqual([digestOf('request-2')]);
   });
 });
+
+describe('exactly once beside a field in an item of its own', () => {
+  class Report extends PersistentHandler<Order, number> {
+    @Persistent({ merge: sum }) total = 0;
+    @Persistent() report = '';
+    async handler(order: Order) {
+      this.total += order.amount;
+      this.report = order.id.repeat(2048); // over largeFieldBytes: kept in an item of its own
+      return this.total;
+    }
+  }
+
+  it('a retry of an event another environment applied changes neither the row nor the field it points to', async () => {
+    const tableKey = uniqueKey('once-large');
+    const options = { tableKey, tableName: TABLE, largeFieldBytes: 1024 };
+    const first = Report.bind({ client: recordingClient(dynamo.endpoint), ...options });
+    const second = Report.bind({ client: recordingClient(dynamo.endpoint), ...options });
+    await first({ id: 'a', amount: 1 }, attemptOf('request-a'));
+    await second({ id: 'b', amount: 1 }, attemptOf('request-b'));
+    await first({ id: 'c', amount: 5 }, attemptOf('request-c'));
+    // The second environment runs request-c again with another value for the large field.
+    await second({ id: 'x', amount: 5 }, attemptOf('request-c'));
+    expect(second.stats.skippedRetries).toBe(1);
+    // A fresh environment reads what the row points to: the first attempt's field, the count once.
+    let seen: { total: number; report: string } | undefined;
+    class Reader extends Report {
+      override async handler() {
+        seen = { total: this.total, report: this.report };
+        return this.total;
+      }
+    }
+    await Reader.bind({ client: recordingClient(dynamo.endpoint), ...options })({ id: 'r', amount: 0 }, attemptOf('request-read'));
+    expect(seen).toEqual({ total: 7, report: 'c'.repeat(2048) });
+  });
+});
